@@ -1,3 +1,41 @@
-"""dirvae: Dirichlet Variational Autoencoders for any kind of data."""
+"""dirvae: Dirichlet Variational Autoencoders for any kind of data.
+
+The core (latent math, :class:`DirichletVAE`, losses, optimiser recipe) is
+plain PyTorch; Lightning is used only by :mod:`dirvae.training`.
+"""
+
+from dirvae.broadcast import broadcast
+from dirvae.latent import (
+    DirichletPosterior,
+    GaussianPosterior,
+    OnlineAlphaEstimator,
+    estimate_alpha,
+    kl_dirichlet,
+    rsample_dirichlet,
+)
+from dirvae.losses.reconstruction import BernoulliLoss, GaussianLoss, MSELoss, ReconstructionLoss
+from dirvae.model import DirichletVAE, LossTerms, VAEOutput
+from dirvae.optim import GradientSanitizer, make_optimizer, sanitize_gradients
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BernoulliLoss",
+    "DirichletPosterior",
+    "DirichletVAE",
+    "GaussianLoss",
+    "GaussianPosterior",
+    "GradientSanitizer",
+    "LossTerms",
+    "MSELoss",
+    "OnlineAlphaEstimator",
+    "ReconstructionLoss",
+    "VAEOutput",
+    "broadcast",
+    "estimate_alpha",
+    "kl_dirichlet",
+    "make_optimizer",
+    "rsample_dirichlet",
+    "sanitize_gradients",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from dirvae.cli.main import main
+
+sys.exit(main())

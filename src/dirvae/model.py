@@ -1,0 +1,318 @@
+"""``DirichletVAE``: any encoder and decoder around a Dirichlet (or Gaussian) latent.
+
+The seed's ``AutoEncoder``: ``features = encoder(x)``; pointwise heads on dim 1
+turn features into a posterior at every latent position; a reparameterised
+draw goes through a ``decode`` head into the user's decoder.  This module is
+plain PyTorch (no Lightning), so it works in anyone's training loop.
+
+Why there is no ``beta`` head: the seed's per-sample rate divides every Gamma
+draw equally and cancels in the normalisation, so it never changed the
+latent.  A per-component rate would change the distribution into a scaled
+Dirichlet with no closed-form KL, so the rate is fixed at 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dirvae.heads import PointwiseLinear
+from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler, rsample_dirichlet
+from dirvae.latent.moments import OnlineAlphaEstimator
+from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
+from dirvae.losses.reconstruction import ReconstructionLoss, make_reconstruction_loss
+
+LatentKind = Literal["dirichlet", "gaussian"]
+Posterior = DirichletPosterior | GaussianPosterior
+
+
+@dataclass
+class VAEOutput:
+    """Everything one forward pass computed, for losses, logging and inspection."""
+
+    features: Tensor
+    posterior: Posterior
+    latent: Tensor
+    decoder_output: Tensor
+    reconstruction: Tensor
+
+    @property
+    def alpha(self) -> Tensor | None:
+        """The posterior concentration (None for a Gaussian latent)."""
+        return getattr(self.posterior, "concentration", None)
+
+
+@dataclass
+class LossTerms:
+    """Batch-mean loss terms; ``total = reconstruction + kl_weight · kl``.
+
+    ``nonfinite`` counts samples whose reconstruction or KL was NaN/Inf: they
+    are left in (the total is then non-finite) so the caller sees them.
+    """
+
+    total: Tensor
+    reconstruction: Tensor
+    kl: Tensor
+    kl_weight: float
+    nonfinite: int
+    output: VAEOutput
+
+    @property
+    def elbo(self) -> Tensor:
+        """Evidence lower bound per sample (nats), the true ELBO whatever kl_weight was."""
+        return -(self.reconstruction + self.kl)
+
+
+def _sum_positions(values: Tensor) -> Tensor:
+    """``[B, *rest]`` → ``[B]``: a latent field's KL is the sum over its positions."""
+    return values.reshape(values.shape[0], -1).sum(dim=1)
+
+
+class DirichletVAE(nn.Module):
+    """A VAE with a K-simplex at every latent position.
+
+    Args:
+        encoder: maps data ``[B, ...]`` to features ``[B, F, *rest]``.
+        decoder: maps ``[B, F', *rest]`` to a raw output shaped like the data.
+        model_size: K, the number of simplex components (latent dimension).
+        feature_size: F; defaults to ``encoder.out_channels`` or K.
+        decoder_size: F'; defaults to ``decoder.in_channels`` or K.
+        sampler: ``"igca"`` (the paper's approximation) or ``"implicit"`` (exact).
+        latent: ``"dirichlet"``, or ``"gaussian"`` for a baseline on identical nets.
+        prior_alpha: the Dirichlet prior's concentration, a scalar or K values.
+        kl_kind: ``"gamma"`` (the paper's multi-Gamma KL) or ``"dirichlet"`` (exact).
+        reconstruction: ``"mse"``, ``"bernoulli"``, ``"gaussian"``, ``"stft"``, a
+            :class:`ReconstructionLoss`, or a callable ``(output, target) -> [B]``.
+        alpha_floor: the explicit floor on α.
+        prior_burn_in: steps after which :meth:`update_prior` starts replacing
+            the prior by a method-of-moments estimate (None keeps it fixed).
+        latent_shape: the positions ``rest`` of the latent field, needed by
+            :meth:`sample`; inferred from the first forward pass when omitted.
+    """
+
+    prior_alpha: Tensor
+    prior_steps: Tensor
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        model_size: int,
+        *,
+        feature_size: int | None = None,
+        decoder_size: int | None = None,
+        sampler: Sampler = "igca",
+        latent: LatentKind = "dirichlet",
+        prior_alpha: float | Tensor = 0.98,
+        kl_kind: KLKind = "gamma",
+        reconstruction: str | ReconstructionLoss | Callable[[Tensor, Tensor], Tensor] = "mse",
+        alpha_floor: float = ALPHA_FLOOR,
+        prior_burn_in: int | None = None,
+        latent_shape: tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        if latent not in ("dirichlet", "gaussian"):
+            raise ValueError(f"latent must be 'dirichlet' or 'gaussian', got {latent!r}")
+        if sampler not in ("igca", "implicit"):
+            raise ValueError(f"sampler must be 'igca' or 'implicit', got {sampler!r}")
+        if kl_kind not in ("gamma", "dirichlet"):
+            raise ValueError(f"kl_kind must be 'gamma' or 'dirichlet', got {kl_kind!r}")
+        self.encoder = encoder
+        self.decoder = decoder
+        self.model_size = int(model_size)
+        self.feature_size = int(feature_size or getattr(encoder, "out_channels", None) or model_size)
+        self.decoder_size = int(decoder_size or getattr(decoder, "in_channels", None) or model_size)
+        self.sampler = sampler
+        self.latent_kind = latent
+        self.kl_kind = kl_kind
+        self.alpha_floor = float(alpha_floor)
+        self.prior_burn_in = prior_burn_in
+        self.latent_shape = tuple(latent_shape) if latent_shape is not None else None
+
+        k, f = self.model_size, self.feature_size
+        if latent == "dirichlet":
+            self.alpha_head = PointwiseLinear(f, k, identity_init=(f == k))
+        else:
+            self.mean_head = PointwiseLinear(f, k)
+            self.log_variance_head = PointwiseLinear(f, k)
+        self.decode_head = PointwiseLinear(k, self.decoder_size, identity_init=(k == self.decoder_size))
+        self.likelihood = make_reconstruction_loss(reconstruction)
+
+        prior = torch.as_tensor(prior_alpha, dtype=torch.float32)
+        self.register_buffer("prior_alpha", prior.expand(k).clone() if prior.dim() == 0 else prior.clone())
+        if self.prior_alpha.shape != (k,):
+            raise ValueError(f"prior_alpha must be a scalar or {k} values, got shape {tuple(prior.shape)}")
+        self.register_buffer("prior_steps", torch.zeros((), dtype=torch.long))
+        self.prior_estimator = OnlineAlphaEstimator(k, alpha_floor)
+
+    # ------------------------------------------------------------------ encode
+    def posterior_from_features(self, features: Tensor) -> Posterior:
+        if features.shape[1] != self.feature_size:
+            raise ValueError(
+                f"the encoder returned {features.shape[1]} features on dim 1, the model expects {self.feature_size}"
+            )
+        if self.latent_shape is None:
+            self.latent_shape = tuple(features.shape[2:])
+        if self.latent_kind == "gaussian":
+            return GaussianPosterior(self.mean_head(features), self.log_variance_head(features))
+        alpha = F.softplus(self.alpha_head(features).float()) + self.alpha_floor
+        return DirichletPosterior(alpha, self.sampler, self.alpha_floor)
+
+    def encode(self, x: Tensor) -> Posterior:
+        """The posterior q(z | x): ``.mean``, ``.concentration``, ``.sample()``, ``.kl()``."""
+        return self.posterior_from_features(self.encoder(x))
+
+    # ------------------------------------------------------------------ decode
+    def decoder_output(self, latent: Tensor) -> Tensor:
+        """The decoder's raw output (logits for Bernoulli) for latents ``[B, K, *rest]``."""
+        weight = self.decode_head.weight
+        return self.decoder(self.decode_head(latent.to(weight.dtype)))
+
+    def decode(self, latent: Tensor) -> Tensor:
+        """Latents ``[B, K, *rest]`` to data space."""
+        return self.likelihood.mean(self.decoder_output(latent))
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, x: Tensor, sampler: Sampler | None = None) -> VAEOutput:
+        features = self.encoder(x)
+        posterior = self.posterior_from_features(features)
+        latent = posterior.sample(sampler)
+        decoder_output = self.decoder_output(latent)
+        return VAEOutput(
+            features=features,
+            posterior=posterior,
+            latent=latent,
+            decoder_output=decoder_output,
+            reconstruction=self.likelihood.mean(decoder_output),
+        )
+
+    def reconstruction_loss(self, decoder_output: Tensor, target: Tensor) -> Tensor:
+        """Negative log-likelihood per sample ``[B]``; override to change the loss."""
+        return self.likelihood(decoder_output, target)
+
+    def kl_per_sample(self, posterior: Posterior) -> Tensor:
+        """KL(q(z|x) ‖ p(z)) per sample ``[B]``, summed over latent positions."""
+        return _sum_positions(posterior.kl(self.prior_alpha, self.kl_kind))
+
+    def loss(self, x: Tensor, kl_weight: float = 1.0, target: Tensor | None = None) -> LossTerms:
+        """Loss terms for a batch; ``target`` defaults to ``x`` (an autoencoder)."""
+        output = self(x)
+        target = x if target is None else target
+        reconstruction = self.reconstruction_loss(output.decoder_output, target)
+        kl = self.kl_per_sample(output.posterior)
+        nonfinite = int((~(torch.isfinite(reconstruction) & torch.isfinite(kl))).sum())
+        reconstruction_mean = reconstruction.mean()
+        kl_mean = kl.mean()
+        return LossTerms(
+            total=reconstruction_mean + kl_weight * kl_mean,
+            reconstruction=reconstruction_mean,
+            kl=kl_mean,
+            kl_weight=float(kl_weight),
+            nonfinite=nonfinite,
+            output=output,
+        )
+
+    # ------------------------------------------------------------------- prior
+    @torch.no_grad()
+    def update_prior(self, latent: Tensor) -> bool:
+        """Count a training step and, after the burn-in, re-estimate the prior α.
+
+        The estimate is the method of moments over every latent seen since the
+        burn-in (an online mean, as in the seed).  Returns whether α changed.
+        """
+        if self.latent_kind != "dirichlet" or self.prior_burn_in is None:
+            return False
+        self.prior_steps += 1
+        if int(self.prior_steps) <= self.prior_burn_in:
+            return False
+        self.prior_estimator.update(latent)
+        if not self.prior_estimator.ready:
+            return False
+        self.prior_alpha.copy_(self.prior_estimator.estimate().to(self.prior_alpha))
+        return True
+
+    # ---------------------------------------------------------------- generate
+    def _require_latent_shape(self) -> tuple[int, ...]:
+        if self.latent_shape is None:
+            raise RuntimeError("the latent's spatial shape is unknown: pass latent_shape or run one forward pass first")
+        return self.latent_shape
+
+    @torch.no_grad()
+    def sample_latent(self, n: int, alpha: Tensor | float | None = None) -> Tensor:
+        """``n`` exact draws from the prior (or Dir(alpha)) at every latent position."""
+        rest = self._require_latent_shape()
+        device = self.prior_alpha.device
+        if self.latent_kind == "gaussian":
+            return torch.randn(n, self.model_size, *rest, device=device)
+        concentration = self.prior_alpha if alpha is None else torch.as_tensor(alpha, dtype=torch.float32, device=device)
+        concentration = concentration.expand(self.model_size) if concentration.dim() == 0 else concentration
+        field = concentration.view(1, -1, *([1] * len(rest))).expand(n, self.model_size, *rest)
+        return rsample_dirichlet(field.contiguous(), "implicit", floor=self.alpha_floor)
+
+    @torch.no_grad()
+    def sample(self, n: int, alpha: Tensor | float | None = None) -> Tensor:
+        """Draw ``n`` latents from the prior (or Dir(alpha)) and decode them."""
+        return self.decode(self.sample_latent(n, alpha))
+
+    @torch.no_grad()
+    def interpolation_path(
+        self, a: Tensor, b: Tensor, steps: int = 16, path: Literal["mean", "concentration"] = "mean"
+    ) -> Tensor:
+        """Latents ``[steps, K, *rest]`` from input ``a`` to input ``b`` (each a batch of one).
+
+        ``mean`` walks the straight line on the simplex between the two posterior
+        means; ``concentration`` blends the two posteriors' α (the seed's way)
+        and takes the mean of each blended Dirichlet.
+        """
+        if steps < 2:
+            raise ValueError("an interpolation needs at least 2 steps")
+        if a.shape[0] != 1 or b.shape[0] != 1:
+            raise ValueError(f"interpolate takes two batches of one input each, got {tuple(a.shape)} and {tuple(b.shape)}")
+        posterior = self.encode(torch.cat([a, b]))
+        weights = torch.linspace(0.0, 1.0, steps, device=a.device).view(-1, *([1] * (posterior.mean.dim() - 1)))
+        if path == "concentration" and isinstance(posterior, DirichletPosterior):
+            alpha = posterior.concentration
+            blended = (1 - weights) * alpha[0:1] + weights * alpha[1:2]
+            return blended / blended.sum(dim=1, keepdim=True)
+        if path not in ("mean", "concentration"):
+            raise ValueError(f"path must be 'mean' or 'concentration', got {path!r}")
+        means = posterior.mean
+        return (1 - weights) * means[0:1] + weights * means[1:2]
+
+    @torch.no_grad()
+    def interpolate(
+        self, a: Tensor, b: Tensor, steps: int = 16, path: Literal["mean", "concentration"] = "mean"
+    ) -> Tensor:
+        """Decoded interpolation ``[steps, ...]`` from ``a`` to ``b``."""
+        return self.decode(self.interpolation_path(a, b, steps, path))
+
+    @torch.no_grad()
+    def traversal_latents(self, steps: int = 8, reach: float = 0.9) -> Tensor:
+        """``[K·steps, K, *rest]``: from the simplex centre toward each vertex in turn.
+
+        Row k moves every latent position from the centre (1/K, …) a fraction
+        ``t ∈ [0, reach]`` of the way to vertex e_k, so decoding it shows what
+        component k has learned.  Gaussian latents move along axis k from 0 to
+        ``3 · reach`` standard deviations instead.
+        """
+        rest = self._require_latent_shape()
+        k = self.model_size
+        device = self.prior_alpha.device
+        t = torch.linspace(0.0, reach, steps, device=device)
+        eye = torch.eye(k, device=device)
+        if self.latent_kind == "gaussian":
+            points = eye[:, None, :] * (3.0 * t)[None, :, None]
+        else:
+            centre = torch.full((k,), 1.0 / k, device=device)
+            points = (1 - t)[None, :, None] * centre + t[None, :, None] * eye[:, None, :]
+        points = points.reshape(k * steps, k)
+        return points.view(k * steps, k, *([1] * len(rest))).expand(k * steps, k, *rest).contiguous()
+
+    @torch.no_grad()
+    def traverse(self, steps: int = 8, reach: float = 0.9) -> Tensor:
+        """Decoded traversal, one row of ``steps`` outputs per component."""
+        return self.decode(self.traversal_latents(steps, reach))

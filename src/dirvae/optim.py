@@ -1,0 +1,52 @@
+"""The seed's optimiser recipe: sanitise, clip to norm 1, Adam(0.9, 0.99).
+
+The seed's "NoNaN" step replaced non-finite gradient entries by zero and said
+nothing.  We keep the step (one bad batch should not destroy a long run) but
+count every entry it zeroes, so training can log it and a user sees when the
+model is in numerical trouble.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import Tensor, nn
+
+
+def sanitize_gradients(parameters: Iterable[nn.Parameter]) -> int:
+    """Zero NaN/Inf gradient entries in place and return how many there were."""
+    count = 0
+    for parameter in parameters:
+        grad = parameter.grad
+        if grad is None:
+            continue
+        bad = ~torch.isfinite(grad)
+        n_bad = int(bad.sum())
+        if n_bad:
+            count += n_bad
+            grad.masked_fill_(bad, 0.0)
+    return count
+
+
+class GradientSanitizer:
+    """Sanitise then clip, keeping a running count of zeroed entries for logging."""
+
+    def __init__(self, max_norm: float | None = 1.0) -> None:
+        self.max_norm = max_norm
+        self.total_nonfinite = 0
+        self.last_nonfinite = 0
+
+    def __call__(self, parameters: Iterable[nn.Parameter]) -> Tensor | None:
+        """Returns the pre-clip gradient norm (or None when clipping is off)."""
+        parameters = [p for p in parameters if p.grad is not None]
+        self.last_nonfinite = sanitize_gradients(parameters)
+        self.total_nonfinite += self.last_nonfinite
+        if self.max_norm is None:
+            return None
+        return torch.nn.utils.clip_grad_norm_(parameters, self.max_norm)
+
+
+def make_optimizer(parameters: Iterable[nn.Parameter], learning_rate: float = 1e-3) -> torch.optim.Adam:
+    """Adam with the seed's betas (0.9, 0.99)."""
+    return torch.optim.Adam(parameters, lr=learning_rate, betas=(0.9, 0.99))
