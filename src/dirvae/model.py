@@ -149,6 +149,20 @@ class DirichletVAE(nn.Module):
         self.register_buffer("prior_steps", torch.zeros((), dtype=torch.long))
         self.prior_estimator = OnlineAlphaEstimator(k, alpha_floor)
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        run_dir: str,
+        map_location: str | torch.device = "cpu",
+        *,
+        encoder: nn.Module | None = None,
+        decoder: nn.Module | None = None,
+    ) -> "DirichletVAE":
+        """Load a run directory's ``config.json`` + ``model.safetensors``, with no pickle."""
+        from dirvae.export import load_pretrained
+
+        return load_pretrained(run_dir, map_location, encoder=encoder, decoder=decoder)
+
     # ------------------------------------------------------------------ encode
     def posterior_from_features(self, features: Tensor) -> Posterior:
         if features.shape[1] != self.feature_size:
@@ -316,3 +330,4 @@ class DirichletVAE(nn.Module):
     def traverse(self, steps: int = 8, reach: float = 0.9) -> Tensor:
         """Decoded traversal, one row of ``steps`` outputs per component."""
         return self.decode(self.traversal_latents(steps, reach))
+

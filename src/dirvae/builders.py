@@ -1,0 +1,69 @@
+"""Architectures by name, so a run directory can rebuild its model from JSON.
+
+``config["architecture"] = {"name": ..., "options": {...}}`` names a factory
+below and its keyword arguments; ``config["model"]`` holds the
+``DirichletVAE`` options.  Custom networks are passed in directly instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from torch import nn
+
+from dirvae.model import DirichletVAE
+
+
+def _resnet(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    from dirvae.nets.image import resnet_autoencoder
+
+    return resnet_autoencoder(**options)
+
+
+def _mlp(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    from dirvae.nets.mlp import mlp_autoencoder
+
+    return mlp_autoencoder(**options)
+
+
+def _wave(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    from dirvae.nets.audio import wave_autoencoder
+
+    return wave_autoencoder(**options, encoder="wave")
+
+
+def _melresnet(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    from dirvae.nets.audio import wave_autoencoder
+
+    return wave_autoencoder(**options, encoder="melresnet")
+
+
+ARCHITECTURES: dict[str, Callable[[dict[str, Any]], tuple[nn.Module, nn.Module]]] = {
+    "resnet": _resnet,
+    "mlp": _mlp,
+    "wave": _wave,
+    "melresnet": _melresnet,
+}
+
+
+def build_networks(name: str, options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name](dict(options))
+
+
+def build_model(
+    config: dict[str, Any], *, encoder: nn.Module | None = None, decoder: nn.Module | None = None
+) -> DirichletVAE:
+    """A fresh (untrained) model from a run configuration."""
+    options = dict(config["model"])
+    if encoder is None or decoder is None:
+        architecture = config["architecture"]
+        encoder, decoder = build_networks(architecture["name"], architecture.get("options", {}))
+    latent_shape = options.pop("latent_shape", None)
+    return DirichletVAE(
+        encoder,
+        decoder,
+        latent_shape=tuple(latent_shape) if latent_shape is not None else None,
+        **options,
+    )

@@ -1,0 +1,131 @@
+"""Train a Dirichlet VAE on a folder of images, audio or video (or the embedded digits).
+
+With no data at all it trains on scikit-learn's bundled digits.  Options may
+also come from a YAML/JSON file (--config); the resolved configuration is
+saved as the run's config.json.  --load RUN resumes a run where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from dirvae.errors import DirvaeError
+
+
+def _audio_size(text: str) -> int:
+    """Accepts 65536 or the seed's 2^16 / 2**16."""
+    cleaned = text.replace("**", "^")
+    try:
+        if "^" in cleaned:
+            base, exponent = cleaned.split("^", 1)
+            return int(base) ** int(exponent)
+        return int(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 65536 or 2^16, got {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Every default is None so that only flags the user typed override a config file or a resumed run.
+    add = parser.add_argument
+    add("--config", help="YAML or JSON file of options (flag names as keys)")
+    add("--type", choices=["image", "audio", "video"], default=None, help="modality (default image)")
+    add("--data", help="data folder (default data/<type>/; digits if that is empty for images)")
+    add("--epochs", type=int, help="passes over the data (default 1; 30 on the digits)")
+    add("--iterations", type=int, help="stop after this many optimiser steps")
+    add("--batches", type=int, help="batch size, as in the seed (default 32)")
+    add("--learning-rate", type=float, help="Adam learning rate (default 1e-3)")
+    add("--model-size", type=int, help="K, components of each simplex (default 64)")
+    add("--audio-size", type=_audio_size, help="samples per audio window (default 2^16)")
+    add("--image-size", type=int, help="images and frames are resized and centre-cropped to this (default 64; 28 on the digits)")
+    add("--sample-rate", type=int, help="audio is resampled to this rate (default 16000)")
+    add("--grayscale", action="store_const", const=True, help="train on grayscale images")
+    add("--shuffle", action="store_const", const=True, help="shuffle the order of items")
+    add("--shuffle-dir", action="store_const", const=True, help="shuffle the order of files (audio, video)")
+    add("--no-gpu", action="store_const", const=True, help="train on the CPU even when a GPU is present")
+    add("--load", metavar="RUN", help="resume the run in this directory")
+    add("--save-freq", type=float, metavar="SECONDS", help="checkpoint at most this often (default 10; 0 = every step)")
+    add("--run-dir", help="where to write this run (default runs/<type><K>-<time>)")
+    add("--sampler", choices=["igca", "implicit"], help="reparameterisation: igca (paper) or implicit (exact)")
+    add("--latent", choices=["dirichlet", "gaussian"], help="dirichlet, or gaussian for a baseline")
+    add("--architecture", choices=["auto", "resnet", "mlp", "wave", "melresnet"], help="network family (default by modality)")
+    add("--reconstruction", choices=["auto", "mse", "bernoulli", "gaussian", "stft"], help="decoder likelihood")
+    add("--prior-alpha", type=float, help="Dirichlet prior concentration (default 0.98)")
+    add("--prior-burn-in", type=int, help="steps before the prior is re-estimated by moments (default 10000)")
+    add("--kl-schedule", choices=["cyclical", "constant"], help="KL weight schedule (default cyclical)")
+    add("--kl-weight", type=float, help="maximum KL weight (default 1)")
+    add("--kl-cycle-steps", type=int, help="steps per KL cycle (default a quarter of the run)")
+    add("--seed", type=int, help="random seed (default 0)")
+    add("--view", action="store_const", const=True, help="start TensorBoard on localhost and print its URL")
+    add("--view-port", type=int, help="TensorBoard port for --view (default 6006)")
+    add("--log-every", type=int, help="render reconstructions every N steps (default 50)")
+    add("--num-workers", type=int, help="data-loading worker processes (default 0)")
+    add("--devices", help="devices per node for Lightning (default auto)")
+    add("--num-nodes", type=int, help="nodes for DDP (default 1)")
+    add("--strategy", help="Lightning strategy, e.g. ddp (default auto)")
+    add("--precision", help="Lightning precision (default bf16-mixed on GPU, 32 on CPU)")
+
+
+def given_options(args: argparse.Namespace) -> dict:
+    skip = {"config", "command", "handler"}
+    return {k: v for k, v in vars(args).items() if v is not None and k not in skip}
+
+
+def start_viewer(run_dir: Path, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir), "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"dirvae: live view at http://127.0.0.1:{port}/ (TensorBoard)", file=sys.stderr, flush=True)
+    return process
+
+
+def run(args: argparse.Namespace) -> int:
+    from dirvae.training.config import read_config_file, resolve
+    from dirvae.training.run import new_run_dir, resume_checkpoint, say, train
+
+    layers: list[dict] = []
+    resume_from = None
+    cli = given_options(args)
+    if args.load:
+        run_dir = Path(args.load)
+        resume_from = resume_checkpoint(run_dir)
+        saved = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+        layers.append(saved.get("training", {}))
+    if args.config:
+        layers.append(read_config_file(args.config))
+    layers.append(cli)
+    config = resolve(*layers)
+    if args.load:
+        config.run_dir = str(Path(args.load))
+        config.load = args.load
+    run_dir = Path(config.run_dir) if config.run_dir else new_run_dir(config)
+    if resume_from is None and (run_dir / "checkpoints" / "last.ckpt").exists():
+        raise DirvaeError(f"{run_dir}: already holds a run; resume it with --load {run_dir} or choose another --run-dir")
+    viewer = start_viewer(run_dir, config.view_port) if config.view else None
+    try:
+        if resume_from is not None:
+            say(f"resuming {run_dir} from {resume_from}")
+        try:
+            result = train(config, run_dir, resume_from=resume_from)
+        except KeyboardInterrupt:
+            say(f"interrupted: checkpoint saved; resume with: dirvae train --load {run_dir}")
+            return 130
+        say(
+            f"done: {result.global_step} steps, {result.samples_per_second:,.0f} samples/s; "
+            f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "
+            f"sanitised gradient entries {result.sanitized_gradients}"
+        )
+        say(f"results in {run_dir}/ (reconstructions, config.json, model.safetensors, checkpoints/, tensorboard/)")
+        say(f"watch the logs with: tensorboard --logdir {run_dir}")
+        if viewer is not None:
+            say("TensorBoard keeps running; press Ctrl-C to stop it")
+            try:
+                viewer.wait()
+            except KeyboardInterrupt:
+                pass
+        return 0
+    finally:
+        if viewer is not None and viewer.poll() is None:
+            viewer.terminate()

@@ -1,0 +1,153 @@
+"""The training configuration: defaults, config files, flags, validation.
+
+Precedence, lowest first: built-in defaults, the resumed run's saved
+configuration (``--load``), a YAML/JSON ``--config`` file, then flags given on
+the command line.  The resolved result is saved as the run's ``config.json``,
+so every run records exactly what it did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dirvae.errors import DirvaeError
+
+MODALITIES = ("image", "audio", "video")
+ARCHITECTURES = ("auto", "resnet", "mlp", "wave", "melresnet")
+
+
+@dataclass
+class TrainConfig:
+    """Every option of ``dirvae train``; field names match the long flags."""
+
+    type: str = "image"
+    data: str | None = None
+    epochs: int | None = None
+    iterations: int | None = None
+    batches: int = 32
+    learning_rate: float = 1e-3
+    model_size: int = 64
+    audio_size: int = 2**16
+    image_size: int | None = None
+    sample_rate: int = 16000
+    grayscale: bool = False
+    shuffle: bool = False
+    shuffle_dir: bool = False
+    no_gpu: bool = False
+    load: str | None = None
+    save_freq: float = 10.0
+    run_dir: str | None = None
+    sampler: str = "igca"
+    latent: str = "dirichlet"
+    architecture: str = "auto"
+    reconstruction: str = "auto"
+    prior_alpha: float = 0.98
+    prior_burn_in: int | None = 10_000
+    kl_schedule: str = "cyclical"
+    kl_weight: float = 1.0
+    kl_cycle_steps: int | None = None
+    clip_norm: float = 1.0
+    seed: int = 0
+    view: bool = False
+    view_port: int = 6006
+    log_every: int = 50
+    num_workers: int = 0
+    devices: str = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Options from a YAML or JSON file (keys as flag names, dashes or underscores)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DirvaeError(f"{path}: config file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DirvaeError(f"{path}: not a readable YAML/JSON config ({reason})") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise DirvaeError(f"{path}: a config file must hold a mapping of option: value")
+    return normalise_keys(values, str(path))
+
+
+def normalise_keys(values: dict[str, Any], source: str) -> dict[str, Any]:
+    result = {}
+    for key, value in values.items():
+        name = str(key).replace("-", "_")
+        if name not in FIELD_NAMES:
+            raise DirvaeError(f"{source}: unknown option {key!r}")
+        result[name] = value
+    return result
+
+
+def resolve(*layers: dict[str, Any]) -> TrainConfig:
+    """Merge option layers (later wins) over the defaults and validate."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update({k: v for k, v in layer.items() if k in FIELD_NAMES})
+    try:
+        config = TrainConfig(**merged)
+    except TypeError as error:
+        raise DirvaeError(f"bad configuration: {error}") from None
+    validate(config)
+    return config
+
+
+def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise DirvaeError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
+
+
+def validate(config: TrainConfig) -> None:
+    if config.type not in MODALITIES:
+        raise DirvaeError(f"--type must be one of {', '.join(MODALITIES)}, got {config.type!r}")
+    for name in ("batches", "learning_rate", "model_size", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every"):
+        _positive(name, getattr(config, name))
+    for name in ("epochs", "iterations", "image_size", "kl_cycle_steps"):
+        _positive(name, getattr(config, name), allow_none=True)
+    if config.model_size < 2:
+        raise DirvaeError("--model-size must be at least 2 (a simplex needs two components)")
+    if not isinstance(config.save_freq, (int, float)) or config.save_freq < 0:
+        raise DirvaeError(f"--save-freq must be zero or a positive number of seconds, got {config.save_freq!r}")
+    if config.prior_alpha <= 0:
+        raise DirvaeError(f"--prior-alpha must be positive, got {config.prior_alpha!r}")
+    if config.prior_burn_in is not None and config.prior_burn_in < 0:
+        raise DirvaeError("--prior-burn-in must be zero or more steps")
+    if config.num_workers < 0:
+        raise DirvaeError("--num-workers must be zero or more")
+    choices = {
+        "sampler": ("igca", "implicit"),
+        "latent": ("dirichlet", "gaussian"),
+        "architecture": ARCHITECTURES,
+        "reconstruction": ("auto", "mse", "bernoulli", "gaussian", "stft"),
+        "kl_schedule": ("cyclical", "constant"),
+        "precision": ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"),
+    }
+    for name, allowed in choices.items():
+        if getattr(config, name) not in allowed:
+            raise DirvaeError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, got {getattr(config, name)!r}")
+    if config.type == "audio" and config.architecture in ("resnet", "mlp"):
+        raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses wave or melresnet")
+    if config.type in ("image", "video") and config.architecture in ("wave", "melresnet"):
+        raise DirvaeError(f"--architecture {config.architecture} is for audio; {config.type} uses resnet or mlp")

@@ -1,0 +1,85 @@
+"""What a user watches: reconstructions sharpening, prior samples, latent usage.
+
+Every ``every_n_steps`` optimiser steps (and at the end) the callback decodes
+a fixed set of inputs and some prior samples, logs them to TensorBoard and
+rewrites ``reconstructions.png`` (or ``reconstructions.wav`` for audio) in
+the run directory, so "watch the blurry images" works with or without a
+browser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from dirvae.media import make_grid, save_png, save_wav, side_by_side
+from dirvae.training.module import DirichletVAEModule, batch_data
+
+
+class LiveView(L.Callback):
+    def __init__(self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, count: int = 8, sample_rate: int = 16000) -> None:
+        self.run_dir = Path(run_dir)
+        self.modality = modality
+        self.every_n_steps = every_n_steps
+        self.count = count
+        self.sample_rate = sample_rate
+        self._inputs: Tensor | None = None
+        self._last_logged = -1
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self._inputs is None:
+            data, _ = batch_data(batch)
+            if data.shape[0]:
+                self._inputs = data[: self.count].detach().cpu().clone()
+        step = trainer.global_step
+        if step and step % self.every_n_steps == 0 and step != self._last_logged:
+            self.render(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step != self._last_logged:
+            self.render(trainer, pl_module)
+
+    @torch.no_grad()
+    def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._inputs is None or not trainer.is_global_zero:
+            return
+        assert isinstance(pl_module, DirichletVAEModule)
+        model = pl_module.model
+        step = trainer.global_step
+        self._last_logged = step
+        was_training = model.training
+        model.eval()
+        try:
+            inputs = self._inputs.to(pl_module.device)
+            posterior = model.encode(inputs)
+            reconstructions = model.decode(posterior.mean).float().cpu()
+            samples = model.sample(self.count).float().cpu()
+            usage = pl_module.component_usage(posterior.mean)
+        finally:
+            model.train(was_training)
+        experiment = getattr(trainer.logger, "experiment", None)
+        if self.modality == "audio":
+            self._audio(experiment, inputs.float().cpu(), reconstructions, samples, step)
+        else:
+            grid = side_by_side(inputs.float().cpu().clamp(0, 1), reconstructions.clamp(0, 1))
+            save_png(grid, self.run_dir / "reconstructions.png")
+            if experiment is not None:
+                experiment.add_image("reconstructions", grid.clamp(0, 1), step)
+                experiment.add_image("samples", make_grid(samples.clamp(0, 1)), step)
+        if experiment is not None:
+            experiment.add_histogram("latent/component_usage", usage, step)
+            experiment.add_scalar("latent/active_components", float((usage > 0.5 / usage.numel()).sum()), step)
+
+    def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
+        pair = torch.cat([inputs[0], reconstructions[0]], dim=-1)
+        save_wav(pair, self.run_dir / "reconstructions.wav", self.sample_rate)
+        if experiment is None:
+            return
+        for index in range(min(2, inputs.shape[0])):
+            experiment.add_audio(f"input/{index}", inputs[index].mean(0).clamp(-1, 1), step, self.sample_rate)
+            experiment.add_audio(f"reconstruction/{index}", reconstructions[index].mean(0).clamp(-1, 1), step, self.sample_rate)
+        experiment.add_audio("sample/0", samples[0].mean(0).clamp(-1, 1), step, self.sample_rate)

@@ -1,0 +1,43 @@
+import pytest
+
+from dirvae.errors import DirvaeError
+from dirvae.training.config import read_config_file, resolve
+
+
+def test_layers_override_in_order_and_defaults_fill_the_rest():
+    config = resolve({"batches": 8, "model_size": 10}, {"batches": 4})
+    assert config.batches == 4 and config.model_size == 10 and config.learning_rate == 1e-3
+
+
+def test_yaml_and_json_files(tmp_path):
+    (tmp_path / "a.yaml").write_text("batches: 3\nlearning-rate: 0.01\n")
+    (tmp_path / "b.json").write_text('{"model_size": 5}')
+    assert read_config_file(tmp_path / "a.yaml") == {"batches": 3, "learning_rate": 0.01}
+    assert read_config_file(tmp_path / "b.json") == {"model_size": 5}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("batches: [1\n", "not a readable"), ("- 1\n- 2\n", "mapping"), ("colour: red\n", "unknown option")],
+)
+def test_bad_config_files_give_one_clear_error(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(DirvaeError, match=message):
+        read_config_file(path)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"batches": 0}, "--batches"),
+        ({"learning_rate": -1.0}, "--learning-rate"),
+        ({"type": "text"}, "--type"),
+        ({"model_size": 1}, "--model-size"),
+        ({"type": "audio", "architecture": "resnet"}, "for images"),
+        ({"sampler": "magic"}, "--sampler"),
+    ],
+)
+def test_bad_values_are_user_errors(options, message):
+    with pytest.raises(DirvaeError, match=message):
+        resolve(options)
