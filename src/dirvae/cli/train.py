@@ -81,10 +81,22 @@ def start_viewer(run_dir: Path, port: int) -> subprocess.Popen:
     return process
 
 
+def quiet_lightning() -> None:
+    """Keep Lightning's progress bar and warnings, drop its banners and tips."""
+    import logging
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
 def run(args: argparse.Namespace) -> int:
     from dirvae.training.config import read_config_file, resolve
     from dirvae.training.run import new_run_dir, resume_checkpoint, say, train
 
+    quiet_lightning()
     layers: list[dict] = []
     resume_from = None
     cli = given_options(args)

@@ -61,4 +61,4 @@ class RunExport(L.Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if isinstance(exception, KeyboardInterrupt) and trainer.world_size == 1:
             self.interrupted = True
-            trainer.save_checkpoint(last_checkpoint(self.run_dir))
+            trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)

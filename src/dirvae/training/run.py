@@ -237,7 +237,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume_from: Path | None = None
     elapsed = time.perf_counter() - started
     if export.interrupted:
         raise KeyboardInterrupt
-    trainer.save_checkpoint(last_checkpoint(run_dir))
+    trainer.save_checkpoint(last_checkpoint(run_dir), weights_only=False)
     steps_done = max(0, trainer.global_step - start_step)
     return RunResult(
         run_dir=run_dir,

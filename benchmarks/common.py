@@ -1,0 +1,35 @@
+"""Shared helpers for the benchmarks: timing, machine description, peak RSS."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+
+def machine() -> str:
+    return f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def interleaved_timings(functions: dict[str, Callable[[], None]], repeats: int, warmup: int = 3, rounds: int = 5) -> dict[str, float]:
+    """Median seconds per call, alternating the candidates so machine noise hits all alike."""
+    for fn in functions.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            samples[name].append((time.perf_counter() - start) / repeats)
+    return {name: statistics.median(values) for name, values in samples.items()}

@@ -1,0 +1,140 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.cli.fixtures import run_cli, write_audio, write_images, write_video
+
+FAST = ["--save-freq", "0", "--log-every", "2", "--model-size", "4"]
+
+
+def _assert_run_dir(run_dir, image=True):
+    for name in ("config.json", "model.safetensors", "checkpoints/last.ckpt"):
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    if image:
+        assert (run_dir / "reconstructions.png").is_file()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["format"] == "dirvae-run/1" and "training" in config
+    return config
+
+
+def test_no_data_default_trains_on_digits(workdir):
+    result = run_cli("train", "--iterations", "6", "--run-dir", "run", *FAST, cwd=workdir, check=0)
+    assert "digits" in result.stderr
+    assert "results in run" in result.stderr
+    config = _assert_run_dir(workdir / "run")
+    assert config["data"]["source"] == "digits" and config["architecture"]["name"] == "mlp"
+    assert config["progress"]["global_step"] == 6
+
+
+def test_image_folder_with_resnet(workdir):
+    write_images(workdir / "pics", n=8, size=20)
+    run_cli("train", "--data", "pics", "--image-size", "16", "--batches", "4", "--iterations", "3", "--run-dir", "run", *FAST, cwd=workdir, check=0)
+    config = _assert_run_dir(workdir / "run")
+    assert config["architecture"]["name"] == "resnet"
+    assert config["data"]["item_shape"] == [3, 16, 16]
+
+
+def test_audio_folder(workdir):
+    write_audio(workdir / "sounds")
+    run_cli(
+        "train", "--type", "audio", "--data", "sounds", "--audio-size", "2^11", "--sample-rate", "8000",
+        "--batches", "2", "--iterations", "3", "--run-dir", "run", *FAST, cwd=workdir, check=0,
+    )
+    config = _assert_run_dir(workdir / "run", image=False)
+    assert (workdir / "run" / "reconstructions.wav").is_file()
+    assert config["data"]["item_shape"] == [1, 2048]
+
+
+def test_video_folder(workdir):
+    write_video(workdir / "clips" / "a.mp4")
+    run_cli("train", "--type", "video", "--data", "clips", "--image-size", "16", "--batches", "4", "--iterations", "3", "--run-dir", "run", *FAST, cwd=workdir, check=0)
+    _assert_run_dir(workdir / "run")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "empty"], "empty"),
+        (["--data", "missing"], "missing"),
+        (["--data", "sounds"], "audio"),
+        (["--batches", "0"], "--batches"),
+        (["--load", "nowhere"], "nowhere"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(workdir, args, message):
+    (workdir / "empty").mkdir()
+    write_audio(workdir / "sounds", n=1)
+    result = run_cli("train", *args, cwd=workdir, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_sigkill_then_resume_continues_the_step_count(workdir):
+    command = [sys.executable, "-m", "dirvae", "train", "--iterations", "100000", "--run-dir", "run", "--save-freq", "0", "--model-size", "4", "--prior-burn-in", "3"]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = workdir / "run" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline:
+            if checkpoint.exists() and (workdir / "run" / "model.safetensors").exists():
+                time.sleep(1.5)
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no checkpoint appeared")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    killed_at = torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"]
+    assert killed_at > 0
+    prior_before = load_file(workdir / "run" / "model.safetensors")["prior_alpha"]
+    target = killed_at + 5
+    result = run_cli("train", "--load", "run", "--iterations", str(target), cwd=workdir, check=0)
+    assert "resuming" in result.stderr
+    resumed = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    assert resumed["global_step"] == target
+    config = json.loads((workdir / "run" / "config.json").read_text())
+    assert config["progress"]["global_step"] == target
+    assert not torch.equal(load_file(workdir / "run" / "model.safetensors")["prior_alpha"], prior_before) or killed_at <= 3
+
+
+def test_ctrl_c_saves_before_exiting(workdir):
+    command = [sys.executable, "-m", "dirvae", "train", "--iterations", "100000", "--run-dir", "run", "--save-freq", "3600", "--model-size", "4"]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = workdir / "run" / "tensorboard"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(log.glob("events.*")):
+        time.sleep(0.2)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "resume with" in stderr
+    assert (workdir / "run" / "checkpoints" / "last.ckpt").is_file()
+    assert torch.load(workdir / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] > 0
+
+
+def test_config_file_and_resolved_config_saved(workdir):
+    (workdir / "opts.yaml").write_text("iterations: 2\nmodel-size: 3\nlearning_rate: 0.005\n")
+    run_cli("train", "--config", "opts.yaml", "--run-dir", "run", "--save-freq", "0", cwd=workdir, check=0)
+    training = json.loads((workdir / "run" / "config.json").read_text())["training"]
+    assert training["iterations"] == 2 and training["model_size"] == 3 and training["learning_rate"] == 0.005
+
+
+def test_two_process_ddp_on_cpu(workdir):
+    run_cli(
+        "train", "--iterations", "4", "--run-dir", "run", "--no-gpu", "--devices", "2", "--strategy", "ddp",
+        "--batches", "16", *FAST, cwd=workdir, timeout=300, check=0,
+    )
+    config = _assert_run_dir(workdir / "run")
+    assert config["progress"]["global_step"] == 4
