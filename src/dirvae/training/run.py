@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -68,7 +68,7 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
         found = detect_modality(directory)
         if found is not None and found != config.type:
             raise DataError(f"{directory}: holds {found} files, not {config.type}; pass --type {found}")
-    size = config.image_size or DEFAULT_IMAGE_SIZE[config.type]
+    size = config.image_size or DEFAULT_IMAGE_SIZE.get(config.type)
     if config.type == "image":
         dataset = open_folder(directory, "image", image_size=size, grayscale=config.grayscale)
     elif config.type == "audio":
@@ -129,6 +129,12 @@ def build_for_training(run_config: dict[str, Any], item_shape: tuple[int, ...]):
 
 
 # -------------------------------------------------------------------- trainer
+def batch_data_size(batch: Any) -> int:
+    from dirvae.training.module import batch_data
+
+    return int(batch_data(batch)[0].shape[0])
+
+
 def _accelerator(config: TrainConfig) -> str:
     if config.no_gpu or not torch.cuda.is_available():
         return "cpu"
@@ -159,8 +165,13 @@ def new_run_dir(config: TrainConfig) -> Path:
     return candidate
 
 
-def train(config: TrainConfig, run_dir: Path, *, resume_from: Path | None = None) -> RunResult:
-    """Fit a model as ``config`` says and leave everything in ``run_dir``."""
+def train(
+    config: TrainConfig, run_dir: Path, *, resume_from: Path | None = None, callbacks: Sequence[Any] = ()
+) -> RunResult:
+    """Fit a model as ``config`` says and leave everything in ``run_dir``.
+
+    ``callbacks`` are extra Lightning callbacks (benchmarks use one to time steps).
+    """
     import lightning as L
     from lightning.pytorch.callbacks import TQDMProgressBar
     from lightning.pytorch.loggers import TensorBoardLogger
@@ -216,6 +227,7 @@ def train(config: TrainConfig, run_dir: Path, *, resume_from: Path | None = None
             export,
             LiveView(run_dir, config.type, every_n_steps=config.log_every, sample_rate=config.sample_rate),
             TQDMProgressBar(refresh_rate=max(1, min(20, steps_per_epoch // 10 or 1))),
+            *callbacks,
         ],
         default_root_dir=str(run_dir),
         log_every_n_steps=max(1, min(config.log_every, steps_per_epoch)),
