@@ -1,0 +1,27 @@
+"""Ready-made encoders and decoders for ``DirichletVAE``.
+
+Every encoder maps data ``[B, C, ...]`` to features ``[B, F, *rest]`` and
+exposes ``out_channels`` (F); every decoder maps ``[B, F', *rest]`` back to a
+raw output of exactly the data's shape and exposes ``in_channels`` (F').  The
+``*_autoencoder`` helpers build matched pairs.
+"""
+
+from dirvae.nets.audio import WaveDecoder, WaveEncoder, wave_autoencoder
+from dirvae.nets.image import ResNetDecoder, ResNetEncoder, resnet_autoencoder
+from dirvae.nets.melresnet import LogMelSpectrogram, MelResNetEncoder, mel_filterbank
+from dirvae.nets.mlp import MLPDecoder, MLPEncoder, mlp_autoencoder
+
+__all__ = [
+    "LogMelSpectrogram",
+    "MLPDecoder",
+    "MLPEncoder",
+    "MelResNetEncoder",
+    "ResNetDecoder",
+    "ResNetEncoder",
+    "WaveDecoder",
+    "WaveEncoder",
+    "mel_filterbank",
+    "mlp_autoencoder",
+    "resnet_autoencoder",
+    "wave_autoencoder",
+]

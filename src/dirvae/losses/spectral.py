@@ -1,0 +1,143 @@
+"""Multi-resolution STFT distance for audio, the seed's ``spectral_distance`` idea (as in DDSP and RAVE).
+
+Sample-wise losses punish a reconstruction for a phase error the ear cannot
+hear, and a single STFT trades time resolution for frequency resolution; a
+sum over several FFT sizes compares magnitudes at every trade-off and ignores
+phase, with a small waveform term to pin down what magnitudes leave free.
+
+Per resolution and channel, two terms:
+
+* spectral convergence ``‖|S_t| − |S_p|‖_F / (‖|S_t|‖_F + ‖|S_p|‖_F)``,
+  which weighs the loud, dominant partials.  The usual denominator is
+  ``‖|S_t|‖_F`` alone; adding ``‖|S_p|‖_F`` keeps the term in [0, 1] so a silent
+  target (common in real audio) cannot divide by ~0 and blow up the
+  gradient, and changes nothing else near a good fit (where it is half the usual value);
+* the mean absolute difference of log magnitudes, which weighs quiet parts as
+  much as loud ones.
+
+Scale: with ``reduction="sum"`` (the default) the per-element mean of all
+terms is multiplied by the number of signal elements ``C·T``, so the loss
+grows with the clip like the summed likelihoods of
+:mod:`dirvae.losses.reconstruction` and a KL weight of 1 has the same meaning
+for audio as for images.  ``reduction="mean"`` returns the plain per-element
+value (the scale the DDSP/RAVE papers report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from dirvae.losses.reconstruction import ReconstructionLoss
+
+# Default amplitude floor of the magnitudes and their logs: -100 dB below a full-scale sine's 0.5.
+MAGNITUDE_FLOOR = 5e-6
+
+
+def _magnitude(signals: Tensor, n_fft: int, hop_length: int, floor: float) -> Tensor:
+    """``[N, T]`` → ``[N, n_fft // 2 + 1, frames]`` STFT magnitudes.
+
+    Divided by the window's sum, so a sine of amplitude A peaks at A/2 at
+    every FFT size and one floor means the same level at every resolution;
+    floored so the square root and the log have finite gradients at silence
+    and float32 rounding noise (~1e-9 here) sits far below the floor.
+    """
+    window = torch.hann_window(n_fft, device=signals.device, dtype=signals.dtype)
+    spectrum = torch.stft(signals, n_fft, hop_length, window=window, center=True, return_complex=True)
+    power = (spectrum.real**2 + spectrum.imag**2) / window.sum() ** 2
+    return torch.sqrt(power + floor**2)
+
+
+def spectral_distance(
+    prediction: Tensor, target: Tensor, n_fft: int, hop_length: int, floor: float = MAGNITUDE_FLOOR
+) -> Tensor:
+    """Spectral convergence + mean log-magnitude L1 at one resolution, per signal ``[N]``.
+
+    ``prediction`` and ``target`` are ``[N, T]`` in any float dtype (the loss
+    module passes float32; float64 is what gradient checks need).
+    """
+    predicted = _magnitude(prediction, n_fft, hop_length, floor)
+    expected = _magnitude(target, n_fft, hop_length, floor)
+    difference = torch.linalg.vector_norm(expected - predicted, dim=(1, 2))
+    scale = torch.linalg.vector_norm(expected, dim=(1, 2)) + torch.linalg.vector_norm(predicted, dim=(1, 2))
+    convergence = difference / scale
+    log_distance = (expected.log() - predicted.log()).abs().mean(dim=(1, 2))
+    return convergence + log_distance
+
+
+class MultiResolutionSTFTLoss(ReconstructionLoss):
+    """Audio reconstruction loss ``[B]``: STFT magnitudes at several resolutions plus a waveform term.
+
+    The decoder output is raw; :meth:`mean` maps it to the data range with
+    ``tanh`` (audio in [-1, 1]) and the distance is taken after that same map,
+    so what is scored is what a user hears.  ``squash=False`` uses the output
+    as is (for decoders that already end in a bounded activation).
+    ``magnitude_floor`` is the level (relative to a full-scale sine's 0.5)
+    below which the log term stops caring; raise it (e.g. to 1e-4) for
+    targets with a high noise floor, where a very low floor makes the log
+    term chase inaudible detail and the loss surface steep.
+
+    Inputs are ``[B, T]`` or ``[B, C, ...,  T]``: the last axis is time, every
+    axis between batch and time is a channel, scored separately and averaged.
+    FFT sizes longer than ``T`` are skipped; a clip shorter than every FFT
+    size is scored by the waveform term alone.  The math runs in float32 even
+    under autocast (half-precision FFT power and logs are too coarse).
+    """
+
+    def __init__(
+        self,
+        fft_sizes: Sequence[int] = (2048, 1024, 512, 256, 128, 64),
+        hop_fraction: float = 0.25,
+        waveform_weight: float = 1.0,
+        *,
+        waveform_norm: Literal["l1", "l2"] = "l1",
+        reduction: Literal["sum", "mean"] = "sum",
+        squash: bool = True,
+        magnitude_floor: float = MAGNITUDE_FLOOR,
+    ) -> None:
+        super().__init__()
+        self.fft_sizes = tuple(int(n) for n in fft_sizes)
+        if any(n < 2 for n in self.fft_sizes):
+            raise ValueError(f"FFT sizes must be at least 2, got {self.fft_sizes}")
+        if not 0.0 < hop_fraction <= 1.0:
+            raise ValueError(f"hop_fraction must be in (0, 1], got {hop_fraction}")
+        if waveform_norm not in ("l1", "l2"):
+            raise ValueError(f"waveform_norm must be 'l1' or 'l2', got {waveform_norm!r}")
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+        self.hop_fraction = float(hop_fraction)
+        self.waveform_weight = float(waveform_weight)
+        self.waveform_norm = waveform_norm
+        self.reduction = reduction
+        self.squash = bool(squash)
+        self.magnitude_floor = float(magnitude_floor)
+
+    def mean(self, output: Tensor) -> Tensor:
+        """The waveform a raw decoder output stands for: ``tanh`` into [-1, 1] (or as is)."""
+        return torch.tanh(output) if self.squash else output
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        if output.shape != target.shape:
+            raise ValueError(f"output {tuple(output.shape)} and target {tuple(target.shape)} differ in shape")
+        if output.dim() < 2:
+            raise ValueError(f"expected [B, T] or [B, C, ..., T], got {tuple(output.shape)}")
+        batch, length = output.shape[0], output.shape[-1]
+        with torch.autocast(device_type=output.device.type, enabled=False):
+            prediction = self.mean(output.float()).reshape(-1, length)
+            expected = target.float().reshape(-1, length)
+            channels = prediction.shape[0] // batch
+            per_signal = prediction.new_zeros(prediction.shape[0])
+            for n_fft in self.fft_sizes:
+                if n_fft <= length:
+                    hop = max(1, round(n_fft * self.hop_fraction))
+                    per_signal = per_signal + spectral_distance(prediction, expected, n_fft, hop, self.magnitude_floor)
+            difference = prediction - expected
+            pointwise = difference.abs() if self.waveform_norm == "l1" else difference**2
+            per_signal = per_signal + self.waveform_weight * pointwise.mean(dim=1)
+            loss = per_signal.reshape(batch, channels).mean(dim=1)
+            if self.reduction == "sum":
+                loss = loss * (channels * length)
+        return loss

@@ -1,0 +1,174 @@
+import math
+
+import pytest
+import torch
+
+from dirvae.losses.reconstruction import ReconstructionLoss, make_reconstruction_loss
+from dirvae.losses.spectral import MultiResolutionSTFTLoss, spectral_distance
+
+RATE = 16000
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These nets and signals are tiny, so the work is dispatch-bound: extra intra-op threads
+    only add spin-waiting, which turns into 10× slowdowns when other processes share the cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _sine(frequency: float = 440.0, phase: float = 0.0, length: int = 4096, amplitude: float = 0.5) -> torch.Tensor:
+    t = torch.arange(length) / RATE
+    return amplitude * torch.sin(2 * math.pi * frequency * t + phase)
+
+
+def _as_raw(signal: torch.Tensor) -> torch.Tensor:
+    """The raw decoder output whose tanh is ``signal``."""
+    return torch.atanh(signal.clamp(-0.999, 0.999))
+
+
+def _noise(length: int = 4096, scale: float = 0.3, seed: int = 0) -> torch.Tensor:
+    return (scale * torch.randn(length, generator=torch.Generator().manual_seed(seed))).clamp(-0.9, 0.9)
+
+
+def test_is_a_reconstruction_loss_with_tanh_mean():
+    loss = MultiResolutionSTFTLoss()
+    assert isinstance(loss, ReconstructionLoss)
+    assert isinstance(make_reconstruction_loss("stft"), MultiResolutionSTFTLoss)
+    raw = torch.tensor([-10.0, 0.0, 0.5])
+    torch.testing.assert_close(loss.mean(raw), torch.tanh(raw))
+    torch.testing.assert_close(MultiResolutionSTFTLoss(squash=False).mean(raw), raw)
+
+
+def test_identical_signals_score_zero():
+    target = torch.stack([_sine(), _noise()]).unsqueeze(1)
+    unsquashed = MultiResolutionSTFTLoss(squash=False)(target, target)
+    assert unsquashed.shape == (2,)
+    assert (unsquashed == 0).all()
+    # Through tanh only float round-off remains, far below any real difference.
+    squashed = MultiResolutionSTFTLoss()(_as_raw(target), target)
+    slightly_off = MultiResolutionSTFTLoss()(_as_raw(target * 0.99), target)
+    assert (squashed < 1e-2 * slightly_off).all()
+
+
+def test_grows_with_the_difference():
+    loss = MultiResolutionSTFTLoss()
+    target = _sine().reshape(1, 1, -1)
+    values = [loss(_as_raw(target + _noise(scale=s).reshape(1, 1, -1)), target).item() for s in (0.003, 0.03, 0.3)]
+    assert 0 < values[0] < values[1] < values[2]
+
+
+def test_a_phase_shift_costs_far_less_than_noise():
+    target = _sine().reshape(1, 1, -1)
+    shifted = _as_raw(_sine(phase=math.pi / 2).reshape(1, 1, -1))
+    noise = _as_raw(_noise().reshape(1, 1, -1))
+    spectral_only = MultiResolutionSTFTLoss(waveform_weight=0.0)
+    assert spectral_only(shifted, target) < 0.1 * spectral_only(noise, target)
+    full = MultiResolutionSTFTLoss()
+    assert full(shifted, target) < full(noise, target)
+    # A sample-wise loss cannot tell: the shifted sine is about as far off as the noise in L1.
+    assert (_sine(phase=math.pi / 2) - _sine()).abs().mean() > 0.8 * (_noise() - _sine()).abs().mean()
+
+
+def test_one_value_per_sample_and_channels_are_averaged():
+    loss = MultiResolutionSTFTLoss(reduction="mean")
+    a, b = _sine(length=1000), _noise(length=1000)
+    first = loss(_as_raw(b).reshape(1, 1, -1), a.reshape(1, 1, -1))
+    second = loss(_as_raw(a).reshape(1, 1, -1), b.reshape(1, 1, -1))
+    stereo = loss(torch.stack([_as_raw(b), _as_raw(a)]).reshape(1, 2, -1), torch.stack([a, b]).reshape(1, 2, -1))
+    torch.testing.assert_close(stereo, (first + second) / 2)
+    batch = loss(torch.stack([_as_raw(b), _as_raw(a)]).reshape(2, 1, -1), torch.stack([a, b]).reshape(2, 1, -1))
+    torch.testing.assert_close(batch, torch.cat([first, second]))
+    # [B, T] is a single channel.
+    torch.testing.assert_close(loss(_as_raw(b).reshape(1, -1), a.reshape(1, -1)), first)
+
+
+def test_sum_reduction_scales_by_the_number_of_elements():
+    output, target = torch.randn(3, 2, 700), 0.5 * torch.randn(3, 2, 700).tanh()
+    mean = MultiResolutionSTFTLoss(reduction="mean")(output, target)
+    total = MultiResolutionSTFTLoss()(output, target)
+    torch.testing.assert_close(total, mean * 2 * 700)
+
+
+def test_resolutions_longer_than_the_signal_are_skipped():
+    output, target = torch.randn(2, 1, 300), torch.randn(2, 1, 300).tanh()
+    torch.testing.assert_close(
+        MultiResolutionSTFTLoss()(output, target),
+        MultiResolutionSTFTLoss(fft_sizes=(256, 128, 64))(output, target),
+    )
+    # Shorter than every FFT size: only the waveform term is left.
+    short_output, short_target = torch.randn(2, 1, 40), torch.randn(2, 1, 40).tanh()
+    expected = (short_output.tanh() - short_target).abs().mean(dim=(1, 2))
+    torch.testing.assert_close(MultiResolutionSTFTLoss(reduction="mean")(short_output, short_target), expected)
+
+
+def test_waveform_term_norm_and_weight():
+    output, target = torch.randn(2, 1, 32), torch.zeros(2, 1, 32)
+    l2 = MultiResolutionSTFTLoss(waveform_norm="l2", waveform_weight=2.0, reduction="mean")(output, target)
+    torch.testing.assert_close(l2, 2.0 * output.tanh().pow(2).mean(dim=(1, 2)))
+
+
+def test_spectral_convergence_is_bounded_for_a_silent_target():
+    silent = torch.zeros(1, 2048)
+    quiet = 0.01 * _noise(2048).reshape(1, -1)
+    quiet_value = spectral_distance(quiet, silent, 256, 64)
+    loud_value = spectral_distance(10 * quiet, silent, 256, 64)
+    assert torch.isfinite(loud_value).all()
+    # ‖S_p‖ / ‖S_t‖ would be ~1e5 here and grow tenfold; bounded convergence plus the
+    # log term grow by at most log(10) + 1.
+    assert loud_value.item() < 30.0
+    assert 0 < (loud_value - quiet_value).item() <= math.log(10) + 1
+
+
+def test_gradients_are_finite_and_correct():
+    target = (_sine(length=1024) + _sine(1200.0, length=1024, amplitude=0.2)).reshape(1, 1, -1)
+    loss = MultiResolutionSTFTLoss(fft_sizes=(256, 128, 64), reduction="mean")
+    # At exactly silent output and at an exact match the gradient must still be finite.
+    silent = torch.zeros(1, 1, 1024, requires_grad=True)
+    loss(silent, target).sum().backward()
+    assert torch.isfinite(silent.grad).all() and silent.grad.abs().sum() > 0
+    matched = target.clone().requires_grad_()
+    MultiResolutionSTFTLoss(squash=False)(matched, target).sum().backward()
+    assert torch.isfinite(matched.grad).all()
+
+
+def test_spectral_distance_gradient_matches_finite_differences():
+    generator = torch.Generator().manual_seed(1)
+    prediction = (0.3 * torch.randn(2, 96, generator=generator, dtype=torch.float64)).requires_grad_()
+    target = 0.3 * torch.randn(2, 96, generator=generator, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda p: spectral_distance(p, target, 32, 8), (prediction,))
+
+
+def test_gradient_descent_on_a_waveform_reduces_the_loss():
+    noise = 0.01 * torch.randn(1024, generator=torch.Generator().manual_seed(0))
+    target = (_sine(length=1024) + _sine(1200.0, length=1024, amplitude=0.2) + noise).reshape(1, 1, -1)
+    raw = (0.1 * torch.randn(1, 1, 1024, generator=torch.Generator().manual_seed(1))).requires_grad_()
+    loss = MultiResolutionSTFTLoss(fft_sizes=(256, 128, 64))
+    optimiser = torch.optim.Adam([raw], lr=0.01)
+    start = loss(raw, target).item()
+    for _ in range(40):
+        value = loss(raw, target).sum()
+        optimiser.zero_grad()
+        value.backward()
+        optimiser.step()
+    assert loss(raw, target).item() < 0.75 * start
+
+
+def test_runs_in_float32_under_autocast():
+    output, target = torch.randn(2, 1, 1024), torch.randn(2, 1, 1024).tanh()
+    loss = MultiResolutionSTFTLoss()
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        value = loss(output.bfloat16(), target.bfloat16())
+    assert value.dtype == torch.float32
+    torch.testing.assert_close(value, loss(output.bfloat16().float(), target.bfloat16().float()))
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError):
+        MultiResolutionSTFTLoss(hop_fraction=0.0)
+    with pytest.raises(ValueError):
+        MultiResolutionSTFTLoss(reduction="none")
+    with pytest.raises(ValueError, match="differ"):
+        MultiResolutionSTFTLoss()(torch.zeros(1, 1, 100), torch.zeros(1, 1, 101))

@@ -1,0 +1,95 @@
+import pytest
+import torch
+from torch import nn
+
+from dirvae.nets.mlp import MLPDecoder, MLPEncoder, mlp_autoencoder
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These nets and signals are tiny, so the work is dispatch-bound: extra intra-op threads
+    only add spin-waiting, which turns into 10× slowdowns when other processes share the cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _linear_shapes(module: nn.Module) -> list[tuple[int, int]]:
+    return [(m.in_features, m.out_features) for m in module.modules() if isinstance(m, nn.Linear)]
+
+
+def test_paper_pair_has_the_benchmark_layer_widths():
+    encoder, decoder = mlp_autoencoder((1, 28, 28), model_size=50)
+    assert _linear_shapes(encoder) == [(784, 500), (500, 500)]
+    assert _linear_shapes(decoder) == [(50, 500), (500, 500), (500, 784)]
+    assert encoder.out_channels == 500
+    assert decoder.in_channels == 50
+    assert all(isinstance(m, nn.ReLU) for m in encoder.net[1::2])
+
+
+def test_round_trip_shapes_including_batch_one():
+    encoder, decoder = mlp_autoencoder((1, 28, 28), model_size=50)
+    for batch in (1, 5):
+        x = torch.rand(batch, 1, 28, 28)
+        features = encoder(x)
+        assert features.shape == (batch, 500)
+        assert decoder(torch.rand(batch, 50)).shape == x.shape
+
+
+def test_out_features_appends_a_linear_layer_without_activation():
+    encoder = MLPEncoder(12, hidden=(16,), out_features=5)
+    assert _linear_shapes(encoder) == [(12, 16), (16, 5)]
+    assert encoder.out_channels == 5
+    assert isinstance(encoder.net[-1], nn.Linear)
+    # A linear last layer can emit negative features; a ReLU one could not.
+    assert (encoder(torch.randn(64, 12)) < 0).any()
+
+
+def test_flat_input_shape_and_decoder_hidden_widths_are_free():
+    encoder = MLPEncoder(10, hidden=(7, 3))
+    decoder = MLPDecoder(4, hidden=(), output_shape=(2, 5))
+    assert encoder(torch.randn(2, 10)).shape == (2, 3)
+    assert _linear_shapes(decoder) == [(4, 10)]
+    assert decoder(torch.randn(2, 4)).shape == (2, 2, 5)
+
+
+def test_wrong_shapes_are_refused_with_the_expected_shape():
+    encoder, decoder = mlp_autoencoder((1, 28, 28), model_size=50, hidden=(8,))
+    with pytest.raises(ValueError, match="1, 28, 28"):
+        encoder(torch.rand(2, 784))
+    with pytest.raises(ValueError, match="50"):
+        decoder(torch.rand(2, 49))
+
+
+def test_gradients_reach_every_parameter():
+    encoder, decoder = mlp_autoencoder((3, 4), model_size=6, hidden=(16, 8))
+    head = nn.Linear(encoder.out_channels, 6)
+    x = torch.randn(4, 3, 4)
+    nn.functional.mse_loss(decoder(head(encoder(x))), x).backward()
+    for name, parameter in [*encoder.named_parameters(), *decoder.named_parameters()]:
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_tiny_autoencoder_learns_a_low_rank_family():
+    torch.manual_seed(0)
+    basis = torch.randn(4, 2, 16)
+
+    def batch(n: int) -> torch.Tensor:
+        return torch.einsum("nr,rcd->ncd", torch.randn(n, 4), basis)
+
+    encoder, decoder = mlp_autoencoder((2, 16), model_size=8, hidden=(64, 64))
+    model = nn.Sequential(encoder, nn.Linear(encoder.out_channels, 8), decoder)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    held_out = batch(256)
+    with torch.no_grad():
+        before = nn.functional.mse_loss(model(held_out), held_out).item()
+    for _ in range(150):
+        x = batch(64)
+        loss = nn.functional.mse_loss(model(x), x)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        after = nn.functional.mse_loss(model(held_out), held_out).item()
+    assert after < 0.05 * before
