@@ -138,3 +138,9 @@ def test_two_process_ddp_on_cpu(workdir):
     )
     config = _assert_run_dir(workdir / "run")
     assert config["progress"]["global_step"] == 4
+
+
+def test_bf16_mixed_precision_keeps_dirichlet_math_in_float32(workdir):
+    run_cli("train", "--iterations", "3", "--run-dir", "run", "--precision", "bf16-mixed", "--no-gpu", *FAST, cwd=workdir, check=0)
+    weights = load_file(workdir / "run" / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point())

@@ -1,0 +1,82 @@
+import lightning as L
+import torch
+from torch import nn
+
+from dirvae import DirichletVAE
+from dirvae.data import Batch
+from dirvae.training.module import DirichletVAEModule
+from dirvae.training.schedules import CyclicalKL
+
+
+def _module(**kwargs):
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(16, 6))
+    decoder = nn.Sequential(nn.Linear(6, 16), nn.Unflatten(1, (1, 4, 4)))
+    model = DirichletVAE(encoder, decoder, 6, reconstruction="bernoulli", **kwargs)
+    return DirichletVAEModule(model, learning_rate=1e-2, kl_schedule=CyclicalKL(cycle_steps=4))
+
+
+def _trainer(tmp_path, steps):
+    return L.Trainer(
+        accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+        gradient_clip_val=1.0,
+    )
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Yields Batch objects; batch 2 has a NaN input, batch 3 is empty (all files bad)."""
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        data = (torch.rand(4, 1, 4, 4) > 0.5).float()
+        if index == 2:
+            data[0, 0, 0, 0] = float("nan")
+        if index == 3:
+            data = data[:0]
+        return Batch(data, torch.full((data.shape[0],), -1), 1 if index == 3 else 0)
+
+
+def test_nonfinite_batches_are_skipped_and_counted_and_empty_batches_ignored(tmp_path):
+    module = _module()
+    loader = torch.utils.data.DataLoader(_Batches(), batch_size=None)
+    _trainer(tmp_path, 6).fit(module, loader)
+    assert module.nonfinite_losses == 1
+    assert module.skipped_files == 1
+    # The non-finite batch made no update: every parameter is still finite.
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_prior_is_re_estimated_after_burn_in_during_training(tmp_path):
+    module = _module(prior_burn_in=2)
+    loader = torch.utils.data.DataLoader([(torch.rand(1, 4, 4) > 0.5).float() for _ in range(40)], batch_size=8)
+    _trainer(tmp_path, 5).fit(module, loader)
+    assert int(module.model.prior_steps) == 5
+    assert not torch.allclose(module.model.prior_alpha, torch.full((6,), 0.98))
+
+
+def test_gradient_sanitiser_runs_before_clipping_and_counts(tmp_path):
+    module = _module()
+
+    def poison(grad):
+        grad = grad.clone()
+        grad[0, 0] = float("nan")
+        return grad
+
+    module.model.decode_head.weight.register_hook(poison)
+    loader = torch.utils.data.DataLoader([(torch.rand(1, 4, 4) > 0.5).float() for _ in range(16)], batch_size=8)
+    _trainer(tmp_path, 2).fit(module, loader)
+    assert module.sanitized_gradients == 2
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_counters_survive_a_checkpoint():
+    module = _module()
+    module.skipped_files, module.nonfinite_losses, module.sanitized_gradients = 3, 2, 1
+    checkpoint = {}
+    module.on_save_checkpoint(checkpoint)
+    restored = _module()
+    restored.on_load_checkpoint(checkpoint)
+    assert (restored.skipped_files, restored.nonfinite_losses, restored.sanitized_gradients) == (3, 2, 1)
