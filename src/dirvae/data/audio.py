@@ -1,0 +1,190 @@
+"""A folder of audio files as a dataset of fixed-length windows.
+
+Each file is cut into consecutive windows of ``sample_size`` frames at
+``sample_rate``; item i is one window, read lazily from disk.  Only the file
+headers are read when listing (frame count, rate, channels), which is what
+fixes the number of windows up front, so a DataLoader (and a
+DistributedSampler) can index the whole folder.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import soundfile
+import torch
+from torch.utils.data import Dataset
+
+from dirvae.data.audio_windows import (
+    ChannelSpec,
+    channel_count,
+    channels_fit,
+    read_window,
+    resampled_length,
+)
+from dirvae.data.bad_files import BadFiles, describe_error
+from dirvae.data.files import no_readable_error, open_listing
+
+Item = tuple[torch.Tensor, int] | None
+
+
+class AudioFolder(Dataset):
+    """Windows of every audio file libsndfile reads under a folder.
+
+    ``pad_last`` zero-pads a file's last partial window instead of dropping it
+    (dropping is the default: a mostly silent window teaches silence).  Files
+    whose header cannot be read are left out when listing, each with one
+    warning, and counted in ``refused``.
+    """
+
+    modality = "audio"
+
+    def __init__(
+        self,
+        directory: str | os.PathLike = "data/audio/",
+        sample_size: int = 2**16,
+        sample_rate: int = 44100,
+        channels: ChannelSpec = 1,
+        pad_last: bool = False,
+        labels: bool | None = None,
+    ) -> None:
+        from dirvae.errors import DataError
+
+        if int(sample_size) < 1 or int(sample_rate) < 1:
+            raise DataError(f"sample_size and sample_rate must be positive, not {sample_size!r}, {sample_rate!r}")
+        if isinstance(channels, int) and channels < 1:
+            raise DataError(f"channels must be at least 1, not {channels!r}")
+        self.sample_size = int(sample_size)
+        self.sample_rate = int(sample_rate)
+        self.channels: ChannelSpec = channels if isinstance(channels, int) else tuple(int(c) for c in channels)
+        self.pad_last = bool(pad_last)
+        self.listing = open_listing(directory, self.modality, labels)
+        self.root = self.listing.root
+        self.paths = self.listing.paths
+        self.classes = self.listing.classes
+        self.bad_files = BadFiles()
+        self._scan()
+        self._local = threading.local()
+
+    def _scan(self) -> None:
+        """Read every header: the only per-file cost of listing."""
+        kept, frames, rates, counts = [], [], [], []
+        first_error = None
+        for index in range(len(self.paths)):
+            try:
+                info = soundfile.info(self.listing.absolute(index))
+                if info.frames <= 0 or info.samplerate <= 0:
+                    raise ValueError("no audio frames")
+                if not channels_fit(self.channels, info.channels):
+                    raise ValueError(f"has {info.channels} channel(s), asked for channels {self.channels}")
+            except Exception as error:
+                first_error = first_error or describe_error(error)
+                self.bad_files.report(index, self.paths[index], error)
+                continue
+            length = resampled_length(info.frames, info.samplerate, self.sample_rate)
+            whole, rest = divmod(length, self.sample_size)
+            kept.append(index)
+            frames.append(info.frames)
+            rates.append(info.samplerate)
+            counts.append(whole + (1 if rest and self.pad_last else 0))
+        self.refused = len(self.paths) - len(kept)
+        if not kept:
+            raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
+        self.file_index = np.asarray(kept, dtype=np.int64)  # position in paths of each kept file
+        self.file_frames = np.asarray(frames, dtype=np.int64)
+        self.file_rates = np.asarray(rates, dtype=np.int64)
+        self.file_windows = np.asarray(counts, dtype=np.int64)
+        self.file_starts = np.zeros(len(kept), dtype=np.int64)  # first item of each file
+        np.cumsum(self.file_windows[:-1], out=self.file_starts[1:])
+        self.file_ends = self.file_starts + self.file_windows
+        if int(self.file_windows.sum()) == 0:
+            from dirvae.errors import DataError
+
+            raise DataError(
+                f"{self.root}: no audio file holds a whole window of {self.sample_size} frames at "
+                f"{self.sample_rate} Hz; use a smaller sample_size or pad the last window"
+            )
+
+    @property
+    def item_shape(self) -> tuple[int, int]:
+        return (channel_count(self.channels), self.sample_size)
+
+    def __len__(self) -> int:
+        return int(self.file_windows.sum())
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(kept file number, window number within it) of item index."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"window {index} out of range for {len(self)} windows")
+        # Searching the ends (not the starts) steps over files with no window.
+        file = int(np.searchsorted(self.file_ends, index, side="right"))
+        return file, int(index - self.file_starts[file])
+
+    def groups(self) -> list[tuple[int, int]]:
+        """(first item, item count) per file: the unit of the seed's shuffle_dir."""
+        return [(int(s), int(n)) for s, n in zip(self.file_starts, self.file_windows) if n > 0]
+
+    def describe(self, index: int) -> str:
+        file, window = self.locate(index)
+        return f"{self.paths[int(self.file_index[file])]}#window={window}"
+
+    def label(self, index: int) -> int:
+        file, _ = self.locate(index)
+        return self.listing.label(int(self.file_index[file]))
+
+    def __getitem__(self, index: int) -> Item:
+        file, window = self.locate(index)
+        path_index = int(self.file_index[file])
+        if path_index in self.bad_files:
+            return None
+        try:
+            sound = self._open(file)
+            block = read_window(
+                sound,
+                window * self.sample_size,
+                self.sample_size,
+                int(self.file_rates[file]),
+                self.sample_rate,
+                self.channels,
+            )
+        except Exception as error:  # one file's failure must not end the epoch
+            self._close()
+            self.bad_files.report(path_index, self.paths[path_index], error)
+            return None
+        return torch.from_numpy(block), self.listing.label(path_index)
+
+    def _open(self, file: int) -> soundfile.SoundFile:
+        """The open file for this process and thread, reused across windows.
+
+        Reopening costs little for WAV but seeking from scratch in Ogg does
+        not, and consecutive windows (the unshuffled order) just read on.  The
+        process id is checked because a forked worker must not share the
+        parent's file offset.
+        """
+        local = self._local
+        cached = getattr(local, "handle", None)
+        if cached is not None and cached[0] == os.getpid() and cached[1] == file:
+            return cached[2]
+        self._close()
+        sound = soundfile.SoundFile(self.listing.absolute(int(self.file_index[file])))
+        local.handle = (os.getpid(), file, sound)
+        return sound
+
+    def _close(self) -> None:
+        cached = getattr(self._local, "handle", None)
+        self._local.handle = None
+        if cached is not None and cached[0] == os.getpid():
+            cached[2].close()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_local"]  # open files do not travel to spawned workers
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+

@@ -1,0 +1,179 @@
+"""Listing a data folder: relative file names, class labels, nothing else.
+
+A folder may hold a hundred thousand files (COCO train2017 has 118k), so the
+listing keeps only the names, packed into one byte buffer instead of a Python
+list of strings.  Besides being smaller, a buffer has no per-string reference
+counts: DataLoader workers forked from the main process read it without
+touching (and so copying) its memory pages, which a list of strings would do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dirvae.data.formats import extension
+
+
+class PathList(Sequence[str]):
+    """An immutable, sorted sequence of relative paths stored in one buffer."""
+
+    def __init__(self, names: Sequence[str] = ()) -> None:
+        encoded = [os.fsencode(name) for name in names]
+        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self._offsets[1:])
+        self._blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"path index {index} out of range for {len(self)} paths")
+        start, stop = self._offsets[index], self._offsets[index + 1]
+        return os.fsdecode(self._blob[start:stop].tobytes())
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the listing, reported by the benchmark."""
+        return int(self._blob.nbytes + self._offsets.nbytes)
+
+    def __repr__(self) -> str:
+        return f"PathList({len(self)} paths, {self.nbytes} bytes)"
+
+
+def walk_files(root: Path) -> Iterator[str]:
+    """Yield the relative paths ('/'-separated) of the regular files under root.
+
+    Hidden entries are skipped: ``.DS_Store`` and macOS ``._name.jpg`` resource
+    forks carry data extensions but no data, and would each cost a warning.
+    Symlinked folders are followed (datasets are often linked in from another
+    disk) but each real folder is entered once, so a link loop cannot hang the
+    walk.  Sockets and FIFOs are left out because opening a FIFO blocks.
+    """
+    visited: set[tuple[int, int]] = set()
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            info = os.stat(directory)
+        except OSError:
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in visited:
+            continue
+        visited.add(key)
+        try:
+            entries = os.scandir(directory)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():
+                        stack.append((entry.path, f"{prefix}{entry.name}/"))
+                    elif entry.is_file():
+                        yield prefix + entry.name
+                except OSError:
+                    continue
+
+
+@dataclass
+class FileListing:
+    """The files of a folder that one modality accepts, with class labels."""
+
+    root: Path
+    paths: PathList
+    labels: np.ndarray | None = None  # int32 class index per path, None when unlabelled
+    classes: list[str] = field(default_factory=list)
+
+    def label(self, index: int) -> int:
+        return -1 if self.labels is None else int(self.labels[index])
+
+    def absolute(self, index: int) -> str:
+        return os.path.join(self.root, self.paths[index])
+
+
+def list_files(
+    root: str | os.PathLike, extensions: frozenset[str], labels: bool | None = None
+) -> FileListing:
+    """List the accepted files of a folder, sorted, with class folders as labels.
+
+    A folder is labelled when every accepted file sits in a sub-folder and at
+    least two sub-folders hold some: one sub-folder (``data/train/``) is a
+    layout, not a class.  ``labels=False`` turns labels off, ``labels=True``
+    insists on them.  Sorting makes the item order, and so seeded runs,
+    identical on every machine whatever order the file system lists in.
+    """
+    from dirvae.errors import DataError
+
+    root_path = Path(root)
+    names = sorted(name for name in walk_files(root_path) if extension(name) in extensions)
+    top_classes = sorted({name.split("/", 1)[0] for name in names if "/" in name})
+    has_loose_files = any("/" not in name for name in names)
+    labelled = (not has_loose_files) and len(top_classes) >= 2
+    if labels is True and not labelled and names:
+        raise DataError(
+            f"{root_path}: labels were asked for, but the folder does not hold one sub-folder "
+            f"per class (found {len(top_classes)} sub-folder(s) and "
+            f"{'some' if has_loose_files else 'no'} files directly in it)"
+        )
+    if labels is False:
+        labelled = False
+    listing = FileListing(root=root_path, paths=PathList(names))
+    if labelled:
+        index = {name: i for i, name in enumerate(top_classes)}
+        listing.classes = top_classes
+        listing.labels = np.fromiter(
+            (index[name.split("/", 1)[0]] for name in names), dtype=np.int32, count=len(names)
+        )
+    return listing
+
+
+def open_listing(
+    directory: str | os.PathLike, modality: str, labels: bool | None = None
+) -> FileListing:
+    """List a folder for one modality, or raise the one clear error a user needs.
+
+    The message names the path and the accepted formats, and says when the
+    folder seems to hold another modality, because "no image found" on a
+    folder of .wav files leaves the user guessing.
+    """
+    from dirvae.data.formats import EXTENSIONS, accepted_formats, detect_modality
+    from dirvae.errors import DataError
+
+    root = Path(directory)
+    if not root.exists():
+        raise DataError(f"{root}: no such directory (accepted {modality} formats: {accepted_formats(modality)})")
+    if not root.is_dir():
+        raise DataError(f"{root}: not a directory (accepted {modality} formats: {accepted_formats(modality)})")
+    listing = list_files(root, EXTENSIONS[modality], labels)
+    if len(listing.paths) == 0:
+        other = detect_modality(root)
+        hint = f"; it seems to hold {other} files" if other and other != modality else ""
+        raise DataError(
+            f"{root}: no {modality} file found{hint} (accepted {modality} formats: {accepted_formats(modality)})"
+        )
+    return listing
+
+
+def no_readable_error(listing: FileListing, modality: str, tried: int, example: str):
+    """The error for a folder whose every candidate file failed to open."""
+    from dirvae.data.formats import accepted_formats
+    from dirvae.errors import DataError
+
+    return DataError(
+        f"{listing.root}: no readable {modality} file ({tried} tried, e.g. {example}) "
+        f"(accepted {modality} formats: {accepted_formats(modality)})"
+    )

@@ -1,0 +1,192 @@
+"""A folder of videos as a dataset of frames, [C, S, S] tensors in [0, 1]."""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections import OrderedDict
+
+import av
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from dirvae.data.bad_files import BadFiles, describe_error
+from dirvae.data.files import no_readable_error, open_listing
+from dirvae.data.pixels import picture_to_tensor
+from dirvae.data.video_frames import FrameReader, count_frames
+
+Item = tuple[torch.Tensor, int] | None
+
+# Big frames are scaled down by FFmpeg's (fast, area-averaging) scaler to no
+# less than twice the target before Pillow's crop and resize: the JPEG
+# draft() trick, for video.
+_PRESCALE_MARGIN = 2
+
+_INHERITED: list[OrderedDict] = []
+
+
+class VideoFolder(Dataset):
+    """Every frame of every video PyAV decodes under a folder.
+
+    Item i is one frame, found by timestamp so that any order of access gives
+    exactly the frame asked for.  A few files stay open per worker so that
+    reading a file's frames in turn (the unshuffled, or ``shuffle_dir``, order)
+    decodes each frame once.
+    """
+
+    modality = "video"
+    open_files = 2
+
+    def __init__(
+        self,
+        directory: str | os.PathLike = "data/video/",
+        image_size: int | None = 64,
+        grayscale: bool = False,
+        labels: bool | None = None,
+    ) -> None:
+        if image_size is not None and int(image_size) < 1:
+            from dirvae.errors import DataError
+
+            raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
+        self.image_size = None if image_size is None else int(image_size)
+        self.grayscale = bool(grayscale)
+        self.channels = 1 if self.grayscale else 3
+        self.listing = open_listing(directory, self.modality, labels)
+        self.root = self.listing.root
+        self.paths = self.listing.paths
+        self.classes = self.listing.classes
+        self.bad_files = BadFiles()
+        self._scan()
+        self._local = threading.local()
+        # Timestamps per file, kept after the file is closed so reopening it
+        # does not demux it again (8 bytes a frame).
+        self._indexes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _scan(self) -> None:
+        kept, counts = [], []
+        first_error = None
+        for index in range(len(self.paths)):
+            try:
+                frames = count_frames(self.listing.absolute(index))
+            except Exception as error:
+                first_error = first_error or describe_error(error)
+                self.bad_files.report(index, self.paths[index], error)
+                continue
+            kept.append(index)
+            counts.append(frames)
+        self.refused = len(self.paths) - len(kept)
+        if not kept:
+            raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
+        self.file_index = np.asarray(kept, dtype=np.int64)
+        self.file_frames = np.asarray(counts, dtype=np.int64)
+        self.file_starts = np.zeros(len(kept), dtype=np.int64)
+        np.cumsum(self.file_frames[:-1], out=self.file_starts[1:])
+        self.file_ends = self.file_starts + self.file_frames
+
+    @property
+    def item_shape(self) -> tuple[int, int, int] | None:
+        if self.image_size is None:
+            return None
+        return (self.channels, self.image_size, self.image_size)
+
+    def __len__(self) -> int:
+        return int(self.file_frames.sum())
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(kept file number, frame number within it) of item index."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} out of range for {len(self)} frames")
+        file = int(np.searchsorted(self.file_ends, index, side="right"))
+        return file, int(index - self.file_starts[file])
+
+    def groups(self) -> list[tuple[int, int]]:
+        """(first item, item count) per file: the unit of shuffle_dir."""
+        return [(int(s), int(n)) for s, n in zip(self.file_starts, self.file_frames)]
+
+    def describe(self, index: int) -> str:
+        file, frame = self.locate(index)
+        return f"{self.paths[int(self.file_index[file])]}#frame={frame}"
+
+    def label(self, index: int) -> int:
+        file, _ = self.locate(index)
+        return self.listing.label(int(self.file_index[file]))
+
+    def __getitem__(self, index: int) -> Item:
+        file, number = self.locate(index)
+        path_index = int(self.file_index[file])
+        if path_index in self.bad_files:
+            return None
+        try:
+            reader = self._reader(file)
+        except Exception as error:
+            self.bad_files.report(path_index, self.paths[path_index], error)
+            return None
+        if number >= len(reader):
+            # The header promised more frames than the packets hold: only
+            # these frames are missing, the rest of the file is fine.
+            warnings.warn(
+                f"skipping frames {len(reader)}.. of {self.paths[path_index]}: its header lists "
+                f"{self.file_frames[file]} frames but it holds {len(reader)}",
+                stacklevel=2,
+            )
+            return None
+        try:
+            frame = reader.read(number)
+            tensor = self._to_tensor(frame)
+        except Exception as error:  # one file's failure must not end the epoch
+            self._drop(file)
+            self.bad_files.report(path_index, self.paths[path_index], error)
+            return None
+        return tensor, self.listing.label(path_index)
+
+    def _to_tensor(self, frame: av.VideoFrame) -> torch.Tensor:
+        size = self.image_size
+        if size is not None and min(frame.width, frame.height) > _PRESCALE_MARGIN * size:
+            scale = _PRESCALE_MARGIN * size / min(frame.width, frame.height)
+            width = max(size, round(frame.width * scale))
+            height = max(size, round(frame.height * scale))
+            image = frame.to_image(width=width, height=height, interpolation="AREA", threads=1)
+        else:
+            image = frame.to_image(threads=1)  # see single_threaded()
+        return picture_to_tensor(image, size, self.grayscale)
+
+    def _readers(self) -> OrderedDict:
+        """This process's and thread's open files (forked workers start afresh)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            if getattr(local, "readers", None):
+                # Decoders opened before a fork are never freed in the child:
+                # FFmpeg objects can hold locks of threads that did not fork.
+                _INHERITED.append(local.readers)
+            local.pid = os.getpid()
+            local.readers = OrderedDict()
+        return local.readers
+
+    def _reader(self, file: int) -> FrameReader:
+        readers = self._readers()
+        if file in readers:
+            readers.move_to_end(file)
+            return readers[file]
+        reader = FrameReader(self.listing.absolute(int(self.file_index[file])), self._indexes.get(file))
+        self._indexes[file] = reader.index
+        readers[file] = reader
+        while len(readers) > self.open_files:
+            _, oldest = readers.popitem(last=False)
+            oldest.close()
+        return reader
+
+    def _drop(self, file: int) -> None:
+        reader = self._readers().pop(file, None)
+        if reader is not None:
+            reader.close()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()

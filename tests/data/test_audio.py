@@ -1,0 +1,221 @@
+import warnings
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from scipy.signal import resample_poly
+
+from dirvae.data import AUDIO_EXTENSIONS, AudioFolder, AudioIterator, UnreadableFileWarning
+from dirvae.data.formats import MP3_WINDOWS_WORK
+from dirvae.errors import DataError
+
+from .builders import sine, write_audio
+
+RATE = 8000
+
+
+def test_windows_are_the_file_cut_in_order(tmp_path, rng=np.random.default_rng(0)):
+    data = rng.uniform(-0.9, 0.9, (1000, 1)).astype(np.float32)
+    write_audio(tmp_path / "noise.wav", data, RATE, subtype="FLOAT")
+    dataset = AudioFolder(tmp_path, sample_size=128, sample_rate=RATE)
+    assert len(dataset) == 1000 // 128 and dataset.item_shape == (1, 128)
+    for index in range(len(dataset)):
+        window, label = dataset[index]
+        assert label == -1 and window.dtype == torch.float32
+        np.testing.assert_array_equal(window.numpy()[0], data[index * 128 : (index + 1) * 128, 0])
+    assert dataset.describe(3) == "noise.wav#window=3"
+
+
+def test_last_window_dropped_or_zero_padded(tmp_path):
+    write_audio(tmp_path / "a.wav", sine(1000, RATE), RATE)
+    assert len(AudioFolder(tmp_path, sample_size=300, sample_rate=RATE)) == 3
+    padded = AudioFolder(tmp_path, sample_size=300, sample_rate=RATE, pad_last=True)
+    assert len(padded) == 4
+    last = padded[3][0].numpy()[0]
+    assert np.abs(last[:100]).max() > 0.1 and not last[100:].any()
+
+
+@pytest.mark.parametrize(
+    "name, subtype, tolerance",
+    [
+        ("u8.wav", "PCM_U8", 1 / 64),
+        ("s16.wav", "PCM_16", 1e-4),
+        ("s24.wav", "PCM_24", 1e-6),
+        ("s32.wav", "PCM_32", 1e-6),
+        ("float.wav", "FLOAT", 1e-7),
+        ("lossless.flac", "PCM_16", 1e-4),
+        ("vorbis.ogg", "VORBIS", 0.05),
+    ],
+)
+def test_each_format_reads_in_range(tmp_path, name, subtype, tolerance):
+    data = sine(4000, RATE, frequency=200.0, amplitude=0.8)
+    write_audio(tmp_path / name, data, RATE, subtype=subtype)
+    dataset = AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE)
+    got = torch.cat([dataset[i][0] for i in range(len(dataset))], dim=1).numpy()[0]
+    assert got.min() >= -1 and got.max() <= 1
+    # seeking back (shuffled order) must give the same samples as reading on
+    fresh = AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE)
+    backwards = [fresh[i][0].numpy()[0] for i in reversed(range(len(fresh)))][::-1]
+    np.testing.assert_allclose(np.concatenate(backwards), got, atol=1e-6)
+    if subtype == "VORBIS":  # lossy: compare shape, not samples
+        assert np.corrcoef(got[500:3500], data[500:3500, 0])[0, 1] > 0.99
+    else:
+        np.testing.assert_allclose(got, data[: len(got), 0], atol=tolerance)
+
+
+def test_mp3_only_when_libsndfile_reads_it_in_windows(tmp_path):
+    if "MP3" not in soundfile.available_formats():
+        pytest.skip("this libsndfile has no MP3 at all")
+    write_audio(tmp_path / "a.mp3", sine(32000, 16000, frequency=300.0), 16000, format="MP3")
+    if not MP3_WINDOWS_WORK:
+        # a libsndfile that garbles seeks is refused up front, not trained on
+        assert ".mp3" not in AUDIO_EXTENSIONS
+        with pytest.raises(DataError, match="no audio file found"):
+            AudioFolder(tmp_path, sample_size=4096, sample_rate=16000)
+        return
+    dataset = AudioFolder(tmp_path, sample_size=4096, sample_rate=16000)
+    assert len(dataset) >= 6
+    window = dataset[5][0].numpy()[0]
+    assert 0.2 < np.abs(window).max() <= 1.0
+
+
+def test_float_samples_beyond_full_scale_are_clipped(tmp_path):
+    write_audio(tmp_path / "loud.wav", np.full((64, 1), 3.0, dtype=np.float32), RATE, subtype="FLOAT")
+    assert AudioFolder(tmp_path, sample_size=64, sample_rate=RATE)[0][0].max() == 1.0
+
+
+def test_resampled_windows_match_resampling_the_whole_file(tmp_path):
+    source_rate, target = 22050, 44100
+    data = sine(5000, source_rate, frequency=1000.0) + sine(5000, source_rate, frequency=3100.0, amplitude=0.2)
+    write_audio(tmp_path / "a.wav", data, source_rate, subtype="FLOAT")
+    dataset = AudioFolder(tmp_path, sample_size=1024, sample_rate=target)
+    assert len(dataset) == (5000 * 2) // 1024
+    got = torch.cat([dataset[i][0] for i in range(len(dataset))], dim=1).numpy()[0]
+    whole = resample_poly(data[:, 0], 2, 1)[: len(got)]
+    np.testing.assert_allclose(got, whole, atol=1e-4)
+    spectrum = np.abs(np.fft.rfft(got))
+    assert np.fft.rfftfreq(len(got), 1 / target)[spectrum.argmax()] == pytest.approx(1000.0, abs=10)
+
+
+def test_odd_ratio_resampling_is_seamless(tmp_path):
+    # 48 kHz -> 44.1 kHz: up 147, down 160, windows start off the grid
+    data = sine(9600, 48000, frequency=440.0)
+    write_audio(tmp_path / "a.flac", data, 48000)
+    dataset = AudioFolder(tmp_path, sample_size=500, sample_rate=44100)
+    got = torch.cat([dataset[i][0] for i in range(len(dataset))], dim=1).numpy()[0]
+    whole = resample_poly(data[:, 0].astype(np.float64), 147, 160)[: len(got)]
+    np.testing.assert_allclose(got, whole, atol=2e-4)
+
+
+def test_channels_mixed_selected_or_repeated(tmp_path):
+    stereo = np.stack([np.full(256, 0.5), np.full(256, -0.25)], axis=1).astype(np.float32)
+    write_audio(tmp_path / "stereo.wav", stereo, RATE, subtype="FLOAT")
+    mono = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE, channels=1)[0][0]
+    assert mono.shape == (1, 256) and torch.allclose(mono, torch.tensor(0.125))
+    both = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE, channels=2)[0][0]
+    assert both[0].eq(0.5).all() and both[1].eq(-0.25).all()
+    right = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE, channels=[1])[0][0]
+    assert right.shape == (1, 256) and right.eq(-0.25).all()
+    (tmp_path / "stereo.wav").unlink()
+    write_audio(tmp_path / "mono.wav", np.full((256, 1), 0.3, dtype=np.float32), RATE, subtype="FLOAT")
+    repeated = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE, channels=2)[0][0]
+    assert repeated.shape == (2, 256) and torch.allclose(repeated, torch.tensor(0.3))
+    with pytest.warns(UnreadableFileWarning, match="mono.wav"), pytest.raises(DataError):
+        AudioFolder(tmp_path, sample_size=256, sample_rate=RATE, channels=[1])
+
+
+def test_windows_are_read_lazily(tmp_path, monkeypatch):
+    write_audio(tmp_path / "long.wav", sine(RATE * 20, RATE), RATE)
+    requested = []
+    original = soundfile.SoundFile.read
+
+    def spy(self, frames=-1, *args, **kwargs):
+        requested.append(frames)
+        return original(self, frames, *args, **kwargs)
+
+    monkeypatch.setattr(soundfile.SoundFile, "read", spy)
+    dataset = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE)
+    for index in (0, 300, 17, len(dataset) - 1):
+        dataset[index]
+    assert requested and all(0 < frames <= 256 for frames in requested)
+    resampling = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE * 2)
+    requested.clear()
+    resampling[200]
+    assert all(0 < frames < 256 for frames in requested)  # half the window plus a margin
+
+
+def encoded_folder(tmp_path, files=3, windows=4, size=32):
+    """Window w of file f holds the constant (10 f + w) / 100."""
+    for f in range(files):
+        data = np.concatenate([np.full(size, (10 * f + w) / 100) for w in range(windows)]).astype(np.float32)
+        write_audio(tmp_path / f"f{f}.wav", data[:, None], RATE, subtype="FLOAT")
+    return tmp_path
+
+
+def codes(batches):
+    return [round(float(window.mean()) * 100) for batch in batches for window in batch]
+
+
+def test_iterator_order_follows_the_seed(tmp_path):
+    folder = encoded_folder(tmp_path)
+    plain = codes(AudioIterator(folder, sample_size=32, batches=5, sample_rate=RATE))
+    assert plain == [10 * f + w for f in range(3) for w in range(4)]
+    for shuffle, shuffle_dir in [(True, False), (False, True), (True, True)]:
+        file_orders, window_orders = set(), set()
+        for seed in range(4):
+            seen = codes(AudioIterator(folder, sample_size=32, batches=5, sample_rate=RATE, shuffle=shuffle,
+                                       shuffle_dir=shuffle_dir, seed=seed))
+            assert sorted(seen) == plain
+            files = [code // 10 for code in seen]
+            # a file's windows always come together, as in the seed
+            assert all(len(set(files[k : k + 4])) == 1 for k in range(0, 12, 4))
+            file_orders.add(tuple(files[::4]))
+            window_orders.add(tuple(code % 10 for code in seen))
+        assert (len(file_orders) > 1) == shuffle_dir
+        assert (len(window_orders) > 1 or window_orders != {(0, 1, 2, 3) * 3}) == shuffle
+
+
+def test_shuffle_dir_order_varies_between_epochs_and_seeds(tmp_path):
+    folder = encoded_folder(tmp_path, files=6, windows=1)
+    iterator = AudioIterator(folder, sample_size=32, batches=6, sample_rate=RATE, shuffle_dir=True, seed=0)
+    epochs = {tuple(codes(iterator)) for _ in range(5)}
+    assert len(epochs) > 1
+    again = AudioIterator(folder, sample_size=32, batches=6, sample_rate=RATE, shuffle_dir=True, seed=0)
+    assert tuple(codes(again)) == tuple(codes(AudioIterator(folder, sample_size=32, batches=6, sample_rate=RATE,
+                                                            shuffle_dir=True, seed=0)))
+
+
+def test_bad_audio_files_are_refused_and_counted(tmp_path):
+    write_audio(tmp_path / "good.wav", sine(2048, RATE), RATE)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "text.flac").write_text("not audio at all\n" * 50)
+    whole = (tmp_path / "good.wav").read_bytes()
+    (tmp_path / "header_only.wav").write_bytes(whole[:44])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        iterator = AudioIterator(tmp_path, sample_size=512, batches=2, sample_rate=RATE)
+    names = " ".join(str(w.message) for w in caught if issubclass(w.category, UnreadableFileWarning))
+    for name in ("empty.wav", "text.flac", "header_only.wav"):
+        assert name in names
+    assert sum(batch.shape[0] for batch in iterator) == 4
+    assert iterator.skipped == 3
+
+
+def test_no_readable_audio_is_one_clear_error(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"RIFF....")
+    with pytest.warns(UnreadableFileWarning), pytest.raises(DataError, match=r"no readable audio.*flac"):
+        AudioFolder(tmp_path)
+    (tmp_path / "a.wav").unlink()
+    write_audio(tmp_path / "short.wav", sine(100, RATE), RATE)
+    with pytest.raises(DataError, match="whole window"):
+        AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE)
+
+
+def test_class_folders_label_every_window(tmp_path):
+    write_audio(tmp_path / "speech" / "a.wav", sine(300, RATE), RATE)
+    write_audio(tmp_path / "music" / "b.wav", sine(200, RATE), RATE)
+    dataset = AudioFolder(tmp_path, sample_size=100, sample_rate=RATE)
+    assert dataset.classes == ["music", "speech"]
+    assert [dataset[i][1] for i in range(len(dataset))] == [0, 0, 1, 1, 1]
+    assert dataset.describe(4) == "speech/a.wav#window=2"
