@@ -176,7 +176,7 @@ def train(
     from lightning.pytorch.callbacks import TQDMProgressBar
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    from dirvae.data import make_loader
+    from dirvae.data import GroupedSampler, make_loader
     from dirvae.training.checkpoints import RunExport, last_checkpoint, periodic_checkpoint
     from dirvae.training.live_view import LiveView
     from dirvae.training.module import DirichletVAEModule
@@ -193,10 +193,16 @@ def train(
     run_config["training"] = config.to_dict()
     model = build_for_training(run_config, item_shape)
 
+    sampler = None
+    if hasattr(dataset, "groups"):
+        # Audio windows and video frames keep the seed's order: file by file,
+        # --shuffle within a file, --shuffle-dir across files.
+        sampler = GroupedSampler(dataset.groups(), config.shuffle, config.shuffle_dir, config.seed)
     loader = make_loader(
         dataset,
         config.batches,
-        shuffle=config.shuffle or config.shuffle_dir,
+        shuffle=config.shuffle,
+        sampler=sampler,
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
         pin_memory=accelerator == "gpu",
