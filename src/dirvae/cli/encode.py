@@ -1,0 +1,82 @@
+"""Write each item's posterior: one row per file (per window for audio, per frame for video).
+
+DIR is a folder of the run's modality (or one file; digits for the embedded
+digits).  Columns: file (its path inside DIR; a single file as given), then
+window (audio) or frame (video), then the posterior mean on the simplex
+z_0 ... z_{K-1}, then the concentration alpha_0 ... alpha_{K-1} (a Gaussian
+run has its mean and std_0 ... instead).
+
+Models whose latent is a field (the ResNet image model's [K, h, w], the audio
+model's [K, t]) have a simplex at every position.  By default (--field
+average) a row holds their average: the mean of the posterior means, itself a
+point on the simplex, and the mean α.  --field flatten keeps every position:
+columns z_k@i for audio (time step i) and z_k@i_j for images (row i, column
+j), component-major, and the same for alpha.
+
+A .npy output is a structured array with the same fields: np.load(path)["z"]
+is [N, K] (or [N, K, *field] with --field flatten), ["alpha"] likewise, and
+["file"], ["window"] or ["frame"] name the rows.  Unreadable files are skipped
+with a warning, as in training.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dirvae.runs import add_run_arguments, positive_int, say
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the description's paragraphs
+    add_run_arguments(parser)
+    add = parser.add_argument
+    add("dir", metavar="DIR", help="a folder (or file) of the run's modality; 'digits' for the embedded digits")
+    add("--out", metavar="FILE", default="latents.csv", help="latents.csv or latents.npy (default latents.csv)")
+    add(
+        "--field",
+        choices=["average", "flatten"],
+        default="average",
+        help="for a latent with several positions: average them (default) or keep one column per position",
+    )
+    add("--batch-size", type=positive_int, default=64, help="items encoded at a time (default 64)")
+    add("--workers", type=int, default=0, help="data-loading processes for a folder (default 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from dirvae.errors import DataError, DirvaeError
+    from dirvae.outputs import LatentTable, check_output
+    from dirvae.runs import forwarding_warnings, iter_batches, load_run, warn
+
+    if args.workers < 0:
+        raise DirvaeError(f"--workers must be 0 or more, not {args.workers}")
+    model, config = load_run(args.run, args.device)
+    modality = config["modality"]
+    out = Path(args.out)
+    check_output(out, ("csv", "npy"), "latents")
+    table = LatentTable(
+        model.model_size,
+        model.latent_shape or (),
+        field=args.field,
+        kind=model.latent_kind,
+        index={"audio": "window", "video": "frame"}.get(modality),
+    )
+    device = model.prior_alpha.device
+
+    def batches():
+        found = False
+        for inputs, names in iter_batches(config, args.dir, args.batch_size, num_workers=args.workers):
+            with torch.no_grad():
+                posterior = model.encode(inputs.to(device))
+            found = True
+            yield names, posterior
+        if not found:
+            raise DataError(f"{args.dir}: no readable {modality} item")
+
+    with forwarding_warnings(warn("encode")):
+        rows = table.write(out, batches())
+    columns = len(table.header)
+    say("encode", f"wrote {rows} row{'' if rows == 1 else 's'} × {columns} columns ({', '.join(table.header[:3])}, ...) to {out}")
+    return 0

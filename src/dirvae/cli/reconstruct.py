@@ -1,0 +1,118 @@
+"""Encode inputs and decode them again: inputs and reconstructions side by side.
+
+INPUT is a file, a folder, or one item of either: FILE#N picks window or
+frame N of an audio or video file, FOLDER#N item N of a folder (digits#N for
+the embedded digits).  Audio and video files give all their windows or
+frames, up to --limit items in all.
+
+Images and video frames give one picture (default reconstructions.png) whose
+rows alternate inputs and their reconstructions; --out x.gif or x.mp4 shows
+each input beside its reconstruction, one after another; a folder gets one
+PNG per input.  Audio gives, per input file, its windows back to back and
+their reconstruction: in a folder (default reconstructions/, two WAVs per
+file) or, with --out x.wav, all in one sound, each input followed by its
+reconstruction.  Each input is decoded from its posterior mean, or from a
+random draw with --stochastic.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from dirvae.runs import add_run_arguments, positive_float, positive_int, say
+
+PICTURE_KINDS = ("image", "gif", "video", "folder")
+SOUND_KINDS = ("audio", "folder")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the description's paragraphs
+    add_run_arguments(parser, seed=True)
+    add = parser.add_argument
+    add("inputs", nargs="+", metavar="INPUT", help="files or folders of the run's modality (FILE#N picks one item)")
+    add(
+        "--out",
+        metavar="FILE",
+        help="output: a picture (.png, .jpg), .gif, .mp4 or a folder for images and video "
+        "(default reconstructions.png); a .wav/.flac or a folder for audio (default reconstructions/)",
+    )
+    add("--limit", type=positive_int, default=64, help="use at most this many items (windows, frames) in all (default 64)")
+    add("--stochastic", action="store_true", help="decode a random draw from each posterior instead of its mean")
+    add("--fps", type=positive_float, default=4.0, help="frames a second of a .gif or .mp4 (default 4)")
+    add("--batch-size", type=positive_int, default=64, help="items encoded at a time (default 64)")
+
+
+def _groups(names: list[str]) -> list[tuple[str, list[int]]]:
+    """Consecutive items of the same file, in order: [(file, [item indices])]."""
+    from dirvae.outputs import split_name
+
+    groups: list[tuple[str, list[int]]] = []
+    for index, name in enumerate(names):
+        file = split_name(name)[0]
+        if groups and groups[-1][0] == file:
+            groups[-1][1].append(index)
+        else:
+            groups.append((file, [index]))
+    return groups
+
+
+def _write_pictures(inputs, outputs, names, out: Path, kind: str, fps: float) -> str:
+    from dirvae.media import side_by_side
+    from dirvae.outputs import save_image, save_pictures, safe_stem
+
+    if kind == "image":
+        save_image(side_by_side(inputs, outputs), out)
+        return f"{out} (rows alternate inputs and reconstructions)"
+    separator = torch.ones(*inputs.shape[:-1], 2)
+    pairs = torch.cat([inputs, separator, outputs], dim=-1)  # input | reconstruction
+    if kind == "folder":
+        out.mkdir(parents=True, exist_ok=True)
+        for index, (pair, name) in enumerate(zip(pairs, names)):
+            save_image(pair, out / f"{index:03d}_{safe_stem(name)}.png")
+        return f"{out}/ ({len(names)} PNG files, input left, reconstruction right)"
+    return save_pictures(pairs, out, kind, fps=fps) + ", input left, reconstruction right"
+
+
+def _write_sounds(inputs, outputs, names, out: Path, kind: str, rate: int) -> str:
+    from dirvae.outputs import concat_audio, safe_stem, save_audio
+
+    groups = _groups(names)
+    if kind == "audio":
+        parts = []
+        for _, indices in groups:
+            parts += [concat_audio(inputs[indices]), concat_audio(outputs[indices])]
+        save_audio(torch.cat(parts, dim=-1), out, rate)
+        return f"{out} ({len(groups)} input(s), each followed by its reconstruction)"
+    out.mkdir(parents=True, exist_ok=True)
+    for number, (file, indices) in enumerate(groups):
+        stem = f"{number:03d}_{safe_stem(file)}"
+        save_audio(concat_audio(inputs[indices]), out / f"{stem}.input.wav", rate)
+        save_audio(concat_audio(outputs[indices]), out / f"{stem}.reconstruction.wav", rate)
+    return f"{out}/ ({len(groups)} × .input.wav and .reconstruction.wav)"
+
+
+def run(args: argparse.Namespace) -> int:
+    from dirvae.outputs import check_output
+    from dirvae.runs import forwarding_warnings, load_run, read_inputs, reconstruct_in_chunks, warn
+
+    model, config = load_run(args.run, args.device)
+    modality = config["modality"]
+    audio = modality == "audio"
+    out = Path(args.out or ("reconstructions" if audio else "reconstructions.png"))
+    kind = check_output(out, SOUND_KINDS if audio else PICTURE_KINDS, f"{modality} reconstructions")
+    with forwarding_warnings(warn("reconstruct")):
+        inputs, names = read_inputs(config, args.inputs, limit=args.limit + 1)
+    if len(names) > args.limit:
+        inputs, names = inputs[: args.limit], names[: args.limit]
+        warn("reconstruct")(f"using the first {args.limit} items (raise --limit for more)")
+    torch.manual_seed(args.seed)
+    outputs = reconstruct_in_chunks(model, inputs, args.batch_size, stochastic=args.stochastic)
+    if audio:
+        written = _write_sounds(inputs, outputs, names, out, kind, config["data"]["sample_rate"])
+    else:
+        written = _write_pictures(inputs, outputs, names, out, kind, args.fps)
+    say("reconstruct", f"wrote {len(names)} item(s) and their reconstructions to {written}")
+    return 0

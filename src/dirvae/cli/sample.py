@@ -1,0 +1,82 @@
+"""Draw latents from the prior (or Dir(--alpha)) and decode them.
+
+Images and video frames give one grid picture (default samples.png); with
+--out x.gif or x.mp4 the samples follow one another, and an --out with no
+extension writes one PNG per sample into that folder.  Audio gives one WAV
+per sample in a folder (default samples/), or all of them back to back with
+--out x.wav.  The draws are repeatable: the same --seed gives the same samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+
+from dirvae.errors import DirvaeError
+from dirvae.runs import add_run_arguments, positive_float, positive_int, say
+
+PICTURE_KINDS = ("image", "gif", "video", "folder")
+SOUND_KINDS = ("audio", "folder")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the description's paragraphs
+    add_run_arguments(parser, seed=True)
+    add = parser.add_argument
+    add("--n", type=positive_int, default=64, help="how many samples (default 64)")
+    add(
+        "--alpha",
+        metavar="A",
+        help="draw from Dir(A) instead of the prior: one concentration for every component, "
+        "or K comma-separated values (e.g. 0.1,0.1,5,0.1)",
+    )
+    add(
+        "--out",
+        metavar="FILE",
+        help="output: a picture (.png, .jpg), .gif, .mp4 or a folder for images and video "
+        "(default samples.png); a .wav/.flac or a folder for audio (default samples/)",
+    )
+    add("--fps", type=positive_float, default=8.0, help="frames a second of a .gif or .mp4 (default 8)")
+    add("--batch-size", type=positive_int, default=64, help="samples decoded at a time (default 64)")
+
+
+def parse_alpha(text: str, k: int) -> torch.Tensor:
+    """``"0.5"`` or K comma-separated positive numbers → a concentration for Dir."""
+    try:
+        values = [float(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise DirvaeError(f"--alpha {text!r}: expected a number or {k} comma-separated numbers") from None
+    if len(values) not in (1, k):
+        raise DirvaeError(f"--alpha: this model has K = {k} components; give 1 value or {k}, not {len(values)}")
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise DirvaeError(f"--alpha {text!r}: concentrations must be positive numbers")
+    return torch.tensor(values[0] if len(values) == 1 else values, dtype=torch.float32)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dirvae.outputs import check_output, save_pictures, save_sounds
+    from dirvae.runs import decode_in_chunks, load_run
+
+    model, config = load_run(args.run, args.device)
+    modality = config["modality"]
+    audio = modality == "audio"
+    out = Path(args.out or ("samples" if audio else "samples.png"))
+    kind = check_output(out, SOUND_KINDS if audio else PICTURE_KINDS, f"{modality} samples")
+    alpha = None
+    if args.alpha is not None:
+        if model.latent_kind != "dirichlet":
+            raise DirvaeError("--alpha: this run has a Gaussian latent, which has no concentration")
+        alpha = parse_alpha(args.alpha, model.model_size)
+    torch.manual_seed(args.seed)
+    latents = model.sample_latent(args.n, alpha)
+    samples = decode_in_chunks(model, latents, args.batch_size)
+    if audio:
+        written = save_sounds(samples, out, kind, config["data"]["sample_rate"], stem="sample")
+    else:
+        written = save_pictures(samples, out, kind, fps=args.fps, stem="sample")
+    source = "the prior" if alpha is None else f"Dir({args.alpha})"
+    say("sample", f"wrote {args.n} samples from {source} to {written}")
+    return 0

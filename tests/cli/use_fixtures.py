@@ -1,0 +1,307 @@
+"""Tiny trained runs shared by the tests of the use commands (sample ... encode).
+
+Each modality is trained once per test session, all four at the same time
+(a few steps, K = 4, tiny items): digits (MLP, one simplex), RGB images at
+36 px (ResNet, a 2×2 field of simplices), audio windows of 2048 samples at
+8 kHz (a field of 8 along time) and video frames at 16 px.  Test modules
+import the fixtures below; the work is cached here, in this module, so it
+happens once however many modules use it.
+
+Commands run in-process through ``dirvae.cli.main.main`` (a fresh Python per
+call would cost seconds each); the error cases that must show exactly what a
+user sees run as real ``python -m dirvae`` processes, all started at once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli.fixtures import write_audio, write_images, write_video
+
+K = 4
+IMAGE_SIZE = 36  # ceil(36 / 2**5) = 2: the ResNet's latent is a 2×2 field
+VIDEO_SIZE = 16
+AUDIO_SIZE = 2048
+SAMPLE_RATE = 8000
+AUDIO_WINDOWS = 3  # each 1 s tone at 8 kHz holds 3 whole windows of 2048
+VIDEO_FRAMES = 12
+
+TRAIN = ["--save-freq", "0", "--model-size", str(K), "--batches", "2", "--log-every", "1000"]
+# The waveform nets are the slowest by far on a CPU: one step is enough there.
+RUN_ARGS = {
+    "digits": ["--iterations", "2"],
+    "image": ["--data", "pics", "--image-size", str(IMAGE_SIZE), "--iterations", "2"],
+    "audio": ["--type", "audio", "--data", "sounds", "--audio-size", str(AUDIO_SIZE), "--sample-rate", str(SAMPLE_RATE), "--iterations", "1"],
+    "video": ["--type", "video", "--data", "clips", "--image-size", str(VIDEO_SIZE), "--iterations", "2"],
+}
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    # Four trainings share two cores: one thread each avoids oversubscription.
+    env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for line in self.stderr.strip().splitlines() if line.strip()]
+
+
+class Background:
+    """``python -m dirvae ARGS`` for each named command, all started now; ``results()`` waits."""
+
+    def __init__(self, commands: dict[str, list[str]], cwd: Path) -> None:
+        # Output goes to files, not pipes: a full pipe would stall a process nobody reads yet.
+        self.processes = {}
+        for name, args in commands.items():
+            out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dirvae", *map(str, args)], cwd=cwd, stdout=out, stderr=err, text=True, env=_env()
+            )
+            self.processes[name] = (process, out, err)
+        self._results: dict[str, Result] | None = None
+
+    def results(self, timeout: float = 300) -> dict[str, Result]:
+        if self._results is None:
+            done = {}
+            for name, (process, out, err) in self.processes.items():
+                process.wait(timeout=timeout)
+                texts = []
+                for handle in (out, err):
+                    handle.seek(0)
+                    texts.append(handle.read())
+                    handle.close()
+                done[name] = Result(process.returncode, *texts)
+            self._results = done
+        return self._results
+
+
+@dataclass
+class UseRuns:
+    """The data folders and the trained runs (``runs["digits" | "image" | "audio" | "video"]``)."""
+
+    base: Path
+    runs: dict[str, Path] = field(default_factory=dict)
+
+    def run(self, name: str) -> Path:
+        return self.runs[name]
+
+
+_CACHE: dict[str, object] = {}
+
+
+def _make_data(base: Path) -> None:
+    write_images(base / "pics", n=6, size=20)
+    write_audio(base / "sounds", n=3, seconds=1.0, rate=SAMPLE_RATE)
+    write_video(base / "clips" / "a.mp4", frames=VIDEO_FRAMES, size=32)
+    (base / "broken.png").write_bytes(b"this is not a picture")
+    (base / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    (base / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 garbage")
+    (base / "notes.txt").write_text("not data\n")
+    mixed = base / "mixed"
+    mixed.mkdir()
+    for name in ("img000.png", "img001.png"):
+        shutil.copy(base / "pics" / name, mixed / name)
+    (mixed / "zz_broken.png").write_bytes(b"not a picture either")
+
+
+def _train_all(base: Path) -> UseRuns:
+    _make_data(base)
+    commands = {name: ["train", *args, *TRAIN, "--run-dir", f"run_{name}"] for name, args in RUN_ARGS.items()}
+    results = Background(commands, base).results()
+    for name, result in results.items():
+        assert result.returncode == 0, f"training {name} failed:\n{result.stderr[-3000:]}"
+    return UseRuns(base, {name: base / f"run_{name}" for name in RUN_ARGS})
+
+
+@pytest.fixture(scope="session")
+def use_runs(tmp_path_factory, request) -> UseRuns:
+    """Train the four tiny runs once per session (in parallel).
+
+    The broken copies are made right away and the error processes started
+    in the background, so they run while the in-process tests do.
+    """
+    if "runs" not in _CACHE:
+        use = _train_all(tmp_path_factory.mktemp("use-runs"))
+        broken = _broken_runs(use)
+        commands = process_errors(use, broken)
+        _CACHE.update(runs=use, broken=broken, commands=commands)
+        errors = Background({name: args for name, (args, _) in commands.items()}, use.base)
+        _CACHE["errors"] = errors
+        request.addfinalizer(errors.results)  # never leave them running past the session
+    return _CACHE["runs"]  # type: ignore[return-value]
+
+
+def _broken_runs(use: UseRuns) -> dict[str, Path]:
+    """Copies of the image run with one thing wrong each."""
+    import json
+
+    base = use.base / "broken_runs"
+    source = use.run("image")
+    made: dict[str, Path] = {}
+
+    def copy(name: str) -> Path:
+        target = base / name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+        made[name] = target
+        return target
+
+    (base / "not_a_run").mkdir(parents=True)
+    made["not_a_run"] = base / "not_a_run"
+    weights = copy("corrupt") / "model.safetensors"
+    weights.write_bytes(np.random.default_rng(0).bytes(200))
+    weights = copy("truncated") / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    config_path = copy("wrong_size") / "config.json"
+    config = json.loads(config_path.read_text())
+    config["model"]["model_size"] = K + 2
+    config_path.write_text(json.dumps(config))
+    config_path = copy("wrong_data") / "config.json"
+    config = json.loads(config_path.read_text())
+    config["data"]["image_size"] = config["data"]["image_size"] * 2
+    config_path.write_text(json.dumps(config))
+    config_path = copy("wrong_shape") / "config.json"
+    config = json.loads(config_path.read_text())
+    size = config["data"]["image_size"] * 2
+    config["data"].update(image_size=size, item_shape=[3, size, size])
+    config_path.write_text(json.dumps(config))
+    return made
+
+
+@pytest.fixture(scope="session")
+def broken_runs(use_runs) -> dict[str, Path]:
+    """Not a run, corrupt or truncated weights, and three kinds of mismatched config."""
+    return _CACHE["broken"]  # type: ignore[return-value]
+
+
+def process_errors(use: UseRuns, broken: dict[str, Path]) -> dict[str, tuple[list[str], str]]:
+    """The issue's user errors, each through a real process: name → (args, text the line must hold).
+
+    One per kind of error the issue lists, since every process costs a
+    Python and torch start-up; the other error cases run in-process, through
+    the same ``main`` (a traceback there would fail the test just the same).
+    """
+    b = use.base
+    image = use.run("image")
+    return {
+        "not_a_run": (["sample", broken["not_a_run"]], "not a run directory"),
+        "truncated_weights": (
+            ["interpolate", broken["truncated"], b / "pics/img000.png", b / "pics/img001.png"],
+            "corrupt or truncated weights",
+        ),
+        "mismatched_config": (["traverse", broken["wrong_shape"]], "mismatched configuration"),
+        "wrong_modality_file": (["reconstruct", image, b / "sounds/tone0.wav"], "this run models image"),
+    }
+
+
+@pytest.fixture(scope="session")
+def cli_errors(use_runs) -> dict[str, tuple[Result, str]]:
+    """The error processes' results (started by ``use_runs``) with the text each must show."""
+    results = _CACHE["errors"].results()  # type: ignore[union-attr]
+    commands = _CACHE["commands"]
+    return {name: (results[name], commands[name][1]) for name in commands}  # type: ignore[index]
+
+
+def assert_one_line_error(result: Result, message: str, command: str | None = None) -> str:
+    """Exit 2, exactly one stderr line holding ``message``, no traceback."""
+    assert result.returncode == 2, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(result.lines) == 1, result.stderr
+    line = result.lines[0]
+    assert message in line, line
+    if command:
+        assert line.startswith(f"dirvae {command}: error: "), line
+    return line
+
+
+# ------------------------------------------------------------- in-process CLI
+def use_cli(capsys, *args) -> Result:
+    """``dirvae ARGS`` in this process (argparse errors included), output captured."""
+    from dirvae.cli.main import main
+
+    capsys.readouterr()
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit:  # argparse's usage errors
+        code = exit.code if isinstance(exit.code, int) else 1
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+def ok(capsys, *args) -> Result:
+    result = use_cli(capsys, *args)
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+# -------------------------------------------------------------- file readers
+def image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        return picture.size
+
+
+def image_array(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        return np.asarray(picture)
+
+
+def gif_info(path: Path) -> tuple[int, int, tuple[int, int]]:
+    """(frames, total duration in ms, size) of an animated GIF."""
+    from PIL import Image
+
+    with Image.open(path) as picture:
+        assert picture.format == "GIF"
+        total = 0
+        for index in range(picture.n_frames):
+            picture.seek(index)
+            total += picture.info.get("duration", 0)
+        return picture.n_frames, total, picture.size
+
+
+def video_info(path: Path) -> tuple[int, tuple[int, int], str]:
+    """(decoded frames, (width, height), codec) of a video file."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return frames, (stream.codec_context.width, stream.codec_context.height), stream.codec_context.name
+
+
+def wav_info(path: Path) -> tuple[int, int, int]:
+    """(frames, sample rate, channels) of a sound file."""
+    import soundfile
+
+    info = soundfile.info(str(path))
+    return info.frames, info.samplerate, info.channels
+
+
+def grid_size(n: int, columns: int, height: int, width: int, padding: int = 2) -> tuple[int, int]:
+    """(width, height) of a make_grid picture of n items."""
+    rows = -(-n // columns)
+    return columns * (width + padding) + padding, rows * (height + padding) + padding
+
+
+def distinct_frames(frames: np.ndarray) -> int:
+    """Frames a GIF keeps: Pillow merges each frame equal to the one before."""
+    return 1 + sum(1 for a, b in zip(frames[:-1], frames[1:]) if not np.array_equal(a, b))

@@ -1,0 +1,259 @@
+import json
+import pickle
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from dirvae import DirichletVAE
+from dirvae.builders import build_model
+from dirvae.errors import DataError, DirvaeError, RunError
+from dirvae.export import save_pretrained
+from dirvae.runs import (
+    check_config,
+    data_options,
+    dataset_for_run,
+    iter_batches,
+    load_inputs,
+    load_run,
+    parse_input,
+    pick_device,
+    read_inputs,
+)
+from tests.cli.fixtures import write_audio, write_images, write_video
+
+
+def _config(modality="image", **data):
+    if modality == "audio":
+        shape, options = [1, 256], {"input_shape": [1, 256], "model_size": 3, "hidden": [8]}
+        base = {"item_shape": shape, "sample_size": 256, "sample_rate": 8000, "image_size": None, "grayscale": None}
+    else:
+        shape, options = [3, 8, 8], {"input_shape": [3, 8, 8], "model_size": 3, "hidden": [8]}
+        base = {"item_shape": shape, "image_size": 8, "grayscale": False, "sample_rate": None, "sample_size": None}
+    return {
+        "modality": modality,
+        "architecture": {"name": "mlp", "options": options},
+        "model": {"model_size": 3, "reconstruction": "bernoulli" if modality != "audio" else "mse", "prior_alpha": 0.5},
+        "data": {**base, "source": "test", **data},
+    }
+
+
+def _make_run(path, modality="image"):
+    torch.manual_seed(0)
+    config = _config(modality)
+    model = build_model(config)
+    model(torch.rand(2, *config["data"]["item_shape"]))  # fixes the latent shape, moves the weights off their init
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    model.prior_alpha.fill_(0.7)
+    save_pretrained(model.eval(), path, config)
+    return model.eval(), config
+
+
+def test_from_pretrained_round_trips_to_identical_outputs(tmp_path):
+    model, _ = _make_run(tmp_path)
+    loaded = DirichletVAE.from_pretrained(tmp_path)
+    x = torch.rand(4, 3, 8, 8)
+    assert torch.equal(loaded.encode(x).concentration, model.encode(x).concentration)
+    assert torch.equal(loaded.decode(model.encode(x).mean), model.decode(model.encode(x).mean))
+    torch.manual_seed(3)
+    expected = model.sample(5)
+    torch.manual_seed(3)
+    assert torch.equal(loaded.sample(5), expected)
+    assert torch.equal(loaded.interpolate(x[:1], x[1:2], 4), model.interpolate(x[:1], x[1:2], 4))
+    assert torch.equal(loaded.traverse(3), model.traverse(3))
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    assert not loaded.training
+
+
+def test_loading_never_unpickles(tmp_path, monkeypatch):
+    _make_run(tmp_path)
+    # A pickle that would leave a mark if anything unpickled it, where a checkpoint would be.
+    marker = tmp_path / "unpickled"
+
+    class Mark:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(pickle.dumps(Mark()))
+    torch.save({"x": 1}, tmp_path / "model.pt")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("unpickling attempted")
+
+    for module, name in [(pickle, "load"), (pickle, "loads"), (pickle, "Unpickler"), (torch, "load")]:
+        monkeypatch.setattr(module, name, refuse)
+    found_classes = []
+    watching = [True]
+
+    def audit(event, args):
+        if watching[0] and event == "pickle.find_class":
+            found_classes.append(args)
+
+    sys.addaudithook(audit)  # hooks cannot be removed: this one stops recording below
+    try:
+        model, _ = load_run(tmp_path, "cpu")
+        DirichletVAE.from_pretrained(tmp_path)
+    finally:
+        watching[0] = False
+    assert not found_classes and not marker.exists()
+    assert isinstance(model, DirichletVAE)
+
+
+def test_load_run_checks_the_configuration(tmp_path):
+    _make_run(tmp_path)
+    model, config = load_run(tmp_path, "auto")
+    assert config["modality"] == "image" and model.prior_alpha.device.type in ("cpu", "cuda")
+    path = tmp_path / "config.json"
+    good = json.loads(path.read_text())
+    for change, message in [
+        ({"image_size": 16}, "data.image_size is 16"),
+        ({"image_size": 16, "item_shape": [3, 16, 16]}, "networks do not take data.item_shape"),
+        ({"grayscale": True}, "data.grayscale"),
+        ({"item_shape": [3, 8]}, "item_shape"),
+    ]:
+        broken = json.loads(json.dumps(good))
+        broken["data"].update(change)
+        path.write_text(json.dumps(broken))
+        with pytest.raises(RunError, match="mismatched configuration") as error:
+            load_run(tmp_path, "cpu")
+        assert message in str(error.value)
+    broken = dict(good, modality="smell")
+    path.write_text(json.dumps(broken))
+    with pytest.raises(RunError, match="unknown modality"):
+        load_run(tmp_path, "cpu")
+
+
+def test_check_config_for_audio():
+    check_config(_config("audio"))
+    with pytest.raises(RunError, match="sample_size"):
+        check_config(_config("audio", sample_size=512))
+    with pytest.raises(RunError, match="sample_rate"):
+        check_config(_config("audio", sample_rate=None))
+
+
+def test_pick_device():
+    assert pick_device(None).type == pick_device("auto").type
+    assert pick_device("cpu") == torch.device("cpu")
+    with pytest.raises(DirvaeError, match="not a device"):
+        pick_device("toaster")
+    if not torch.cuda.is_available():
+        with pytest.raises(DirvaeError, match="CUDA is not available"):
+            pick_device("cuda:0")
+
+
+def test_parse_input(tmp_path):
+    assert parse_input("a.mp4#frame=3") == (parse_input("a.mp4")[0], 3)
+    assert parse_input("a.wav#window=0")[1] == 0
+    assert parse_input("digits#12")[1] == 12
+    odd = tmp_path / "odd#1.png"
+    odd.write_bytes(b"")
+    assert parse_input(odd) == (odd, None)  # an existing path is taken as typed
+
+
+# ---------------------------------------------------------------- the data path
+def _image_config(size=8):
+    config = _config()
+    config["data"].update(image_size=size, item_shape=[3, size, size])
+    return config
+
+
+def test_single_files_are_preprocessed_exactly_like_folders(tmp_path):
+    images = write_images(tmp_path / "pics", n=3, size=20)
+    config = _image_config()
+    folder = dataset_for_run(config, images)
+    batch, names = read_inputs(config, [images / "img001.png"])
+    assert torch.equal(batch[0], folder[1][0]) and names == [str(images / "img001.png")]
+
+    sounds = write_audio(tmp_path / "sounds", n=1, seconds=0.2, rate=8000)  # 1600 frames
+    audio = _config("audio")
+    folder = dataset_for_run(audio, sounds)
+    batch, names = read_inputs(audio, [sounds / "tone0.wav"])
+    assert batch.shape == (6, 1, 256) and len(folder) == 6
+    assert all(torch.equal(batch[i], folder[i][0]) for i in range(6))
+    assert names[2] == f"{sounds / 'tone0.wav'}#window=2"
+
+    video = write_video(tmp_path / "clips" / "a.mp4", frames=5, size=24)
+    vconfig = dict(_image_config(), modality="video")
+    folder = dataset_for_run(vconfig, video.parent)
+    batch, names = read_inputs(vconfig, [video])
+    assert batch.shape == (5, 3, 8, 8) and names[4].endswith("a.mp4#frame=4")
+    assert all(torch.equal(batch[i], folder[i][0]) for i in range(5))
+
+
+def test_selectors_limits_and_short_files(tmp_path):
+    sounds = write_audio(tmp_path / "sounds", n=2, seconds=0.2, rate=8000)
+    audio = _config("audio")
+    batch, names = read_inputs(audio, [f"{sounds / 'tone1.wav'}#window=4", sounds], limit=3)
+    assert names == [f"{sounds / 'tone1.wav'}#window=4", "tone0.wav#window=0", "tone0.wav#window=1"]
+    with pytest.raises(DataError, match="has 6 window"):
+        read_inputs(audio, [f"{sounds / 'tone1.wav'}#window=6"])
+    short = tmp_path / "short.wav"
+    soundfile.write(short, np.full(100, 0.5), 8000)
+    batch, _ = read_inputs(audio, [short])
+    assert batch.shape == (1, 1, 256) and batch[0, 0, 99] == pytest.approx(0.5, abs=1e-3) and batch[0, 0, 100] == 0
+    # Resampled on the way in, like training.
+    soundfile.write(tmp_path / "fast.wav", np.zeros(1600), 16000)
+    assert read_inputs(audio, [tmp_path / "fast.wav"])[0].shape == (3, 1, 256)
+
+
+def test_load_inputs_keeps_its_behaviour(tmp_path):
+    images = write_images(tmp_path / "pics", n=2, size=12)
+    sounds = write_audio(tmp_path / "sounds", n=1, seconds=0.2, rate=8000)
+    batch, names = load_inputs(_image_config(), [images / "img000.png", images])
+    assert batch.shape == (3, 3, 8, 8) and names == ["img000.png", "img000.png", "img001.png"]
+    batch, names = load_inputs(_config("audio"), [sounds / "tone0.wav", f"{sounds / 'tone0.wav'}#3"])
+    assert batch.shape == (2, 1, 256) and names == ["tone0.wav", "tone0.wav#window=3"]
+    assert not list(tmp_path.glob("tmp*"))
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("a.wav", None, "is an audio file, but this run models image"),
+        ("a.png", b"not a png", "unreadable or corrupt image file"),
+        ("a.txt", b"text", "not an image file"),
+        ("missing.png", "missing", "no such file"),
+    ],
+)
+def test_bad_single_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is None:
+        soundfile.write(path, np.zeros(100), 8000)
+    elif content != "missing":
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_inputs(_image_config(), [path])
+
+
+def test_bad_audio_and_video_files(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"RIFF nonsense")
+    (tmp_path / "a.mp4").write_bytes(b"nonsense")
+    with pytest.raises(DataError, match="unreadable or corrupt audio file"):
+        read_inputs(_config("audio"), [tmp_path / "a.wav"])
+    with pytest.raises(DataError, match="unreadable or corrupt video file"):
+        read_inputs(dict(_image_config(), modality="video"), [tmp_path / "a.mp4"])
+
+
+def test_batches_keep_names_aligned_when_files_are_skipped(tmp_path):
+    images = write_images(tmp_path / "pics", n=5, size=12)
+    (images / "img002.png").write_bytes(b"broken")
+    with pytest.warns(UserWarning, match="img002.png"):
+        batches = list(iter_batches(_image_config(), images, batch_size=2))
+    names = [name for _, batch_names in batches for name in batch_names]
+    assert names == ["img000.png", "img001.png", "img003.png", "img004.png"]
+    folder = dataset_for_run(_image_config(), images)
+    assert torch.equal(batches[-1][0][-1], folder[4][0])
+
+
+def test_data_options_reproduce_training():
+    assert data_options(_image_config()) == {"image_size": 8, "grayscale": False}
+    assert data_options(_config("audio")) == {"sample_size": 256, "sample_rate": 8000, "channels": 1}
+    gray = _image_config()
+    gray["data"].update(grayscale=None, item_shape=[1, 8, 8])
+    assert data_options(dict(gray, modality="video")) == {"image_size": 8, "grayscale": True}
