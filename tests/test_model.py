@@ -195,3 +195,17 @@ def test_sampling_needs_a_known_latent_shape():
     model(_bars(1))
     assert model.latent_shape == (4, 4)
     assert model.sample(1).shape == (1, 1, 16, 16)
+
+
+def test_generation_arguments_are_checked():
+    model = DirichletVAE(*_mlp_pair(), 8, latent_shape=())
+    with pytest.raises(ValueError, match="8 values"):
+        model.sample(2, alpha=torch.ones(3))
+    with pytest.raises(ValueError, match="positive"):
+        model.sample(2, alpha=-1.0)
+    with pytest.raises(ValueError, match="reach"):
+        model.traversal_latents(reach=1.5)
+    gaussian = DirichletVAE(*_mlp_pair(), 8, latent="gaussian")
+    x = torch.rand(2, 1, 8, 8)
+    with pytest.raises(ValueError, match="concentration"):
+        gaussian.interpolation_path(x[:1], x[1:], path="concentration")

@@ -108,7 +108,8 @@ def load_pretrained(
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()
-        detail = " ".join(line.strip() for line in first[:3])
+        lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0] if lines else "state dict mismatch"
+        detail = detail if len(detail) <= 160 else detail[:157] + "..."
         raise RunError(f"{weights}: weights do not match {CONFIG_NAME} ({detail})") from None
     return model.to(map_location).eval()

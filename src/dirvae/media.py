@@ -26,7 +26,12 @@ def make_grid(images: Tensor, columns: int | None = None, padding: int = 2, pad_
     n, c, h, w = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    grid = torch.full((c, rows * (h + padding) + padding, columns * (w + padding) + padding), pad_value, dtype=images.dtype)
+    grid = torch.full(
+        (c, rows * (h + padding) + padding, columns * (w + padding) + padding),
+        pad_value,
+        dtype=images.dtype,
+        device=images.device,
+    )
     for index in range(n):
         row, col = divmod(index, columns)
         top, left = padding + row * (h + padding), padding + col * (w + padding)
@@ -64,7 +69,7 @@ def side_by_side(inputs: Tensor, reconstructions: Tensor) -> Tensor:
         chunk_out = reconstructions[start : start + columns]
         pad = columns - chunk_in.shape[0]
         if pad:
-            blank = torch.ones(pad, *inputs.shape[1:], dtype=inputs.dtype)
+            blank = torch.ones(pad, *inputs.shape[1:], dtype=inputs.dtype, device=inputs.device)
             chunk_in, chunk_out = torch.cat([chunk_in, blank]), torch.cat([chunk_out, blank])
         rows += [chunk_in, chunk_out]
     return make_grid(torch.cat(rows), columns=columns)

@@ -264,6 +264,10 @@ class DirichletVAE(nn.Module):
             return torch.randn(n, self.model_size, *rest, device=device)
         concentration = self.prior_alpha if alpha is None else torch.as_tensor(alpha, dtype=torch.float32, device=device)
         concentration = concentration.expand(self.model_size) if concentration.dim() == 0 else concentration
+        if concentration.shape != (self.model_size,):
+            raise ValueError(f"alpha must be one value or {self.model_size} values, got shape {tuple(concentration.shape)}")
+        if not bool((concentration > 0).all()):
+            raise ValueError("alpha must be positive")
         field = concentration.view(1, -1, *([1] * len(rest))).expand(n, self.model_size, *rest)
         return rsample_dirichlet(field.contiguous(), "implicit", floor=self.alpha_floor)
 
@@ -286,14 +290,16 @@ class DirichletVAE(nn.Module):
             raise ValueError("an interpolation needs at least 2 steps")
         if a.shape[0] != 1 or b.shape[0] != 1:
             raise ValueError(f"interpolate takes two batches of one input each, got {tuple(a.shape)} and {tuple(b.shape)}")
-        posterior = self.encode(torch.cat([a, b]))
-        weights = torch.linspace(0.0, 1.0, steps, device=a.device).view(-1, *([1] * (posterior.mean.dim() - 1)))
-        if path == "concentration" and isinstance(posterior, DirichletPosterior):
+        if path not in ("mean", "concentration"):
+            raise ValueError(f"path must be 'mean' or 'concentration', got {path!r}")
+        if path == "concentration" and self.latent_kind != "dirichlet":
+            raise ValueError("a Gaussian latent has no concentration to blend; use path='mean'")
+        posterior = self.encode(torch.cat([a, b]).to(self.prior_alpha.device))
+        weights = torch.linspace(0.0, 1.0, steps, device=self.prior_alpha.device).view(-1, *([1] * (posterior.mean.dim() - 1)))
+        if isinstance(posterior, DirichletPosterior) and path == "concentration":
             alpha = posterior.concentration
             blended = (1 - weights) * alpha[0:1] + weights * alpha[1:2]
             return blended / blended.sum(dim=1, keepdim=True)
-        if path not in ("mean", "concentration"):
-            raise ValueError(f"path must be 'mean' or 'concentration', got {path!r}")
         means = posterior.mean
         return (1 - weights) * means[0:1] + weights * means[1:2]
 
@@ -313,6 +319,8 @@ class DirichletVAE(nn.Module):
         component k has learned.  Gaussian latents move along axis k from 0 to
         ``3 · reach`` standard deviations instead.
         """
+        if not 0.0 <= reach <= 1.0:
+            raise ValueError(f"reach must be in [0, 1] (1 is the vertex), got {reach}")
         rest = self._require_latent_shape()
         k = self.model_size
         device = self.prior_alpha.device
