@@ -12,14 +12,7 @@ from dirvae.nets.image import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These nets and signals are tiny, so the work is dispatch-bound: extra intra-op threads
-    only add spin-waiting, which turns into 10× slowdowns when other processes share the cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,7 @@ from torch import nn
 from dirvae.nets.mlp import MLPDecoder, MLPEncoder, mlp_autoencoder
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These nets and signals are tiny, so the work is dispatch-bound: extra intra-op threads
-    only add spin-waiting, which turns into 10× slowdowns when other processes share the cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _linear_shapes(module: nn.Module) -> list[tuple[int, int]]:
