@@ -1,0 +1,116 @@
+"""Evaluate a trained run on held-out data: NLL, ELBO, kNN accuracy and component collapse.
+
+DIR is a folder of images, audio or video read the way the run was trained
+(or "digits" for the embedded digits).  Reports the negative log-likelihood
+by importance sampling from the exact posterior, the ELBO split into
+reconstruction and KL (with the model's training KL and with the exact KL),
+kNN (k=5) accuracy on posterior means cross-validated over the labelled items
+(class sub-folders, or the digits' labels), active units (Var_x E[z_d|x] >
+0.01), the mean latent value and decoder weight norm per component, and a PNG
+bar chart of the last three (RUN/evaluation.png, or in --out-dir, next to
+evaluation.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dirvae.errors import DataError, DirvaeError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("run", metavar="RUN", help="run directory written by 'dirvae train'")
+    add("data", metavar="DIR", help="held-out data folder, or 'digits' for the embedded digits")
+    add("--nll-samples", type=_positive, default=500, help="importance samples per item for the NLL (default 500)")
+    add("--batch-size", type=_positive, default=100, help="items encoded at once (default 100)")
+    add("--limit", type=_positive, metavar="N", help="evaluate only the first N items")
+    add("--json", action="store_true", help="print one JSON object instead of the table")
+    add("--out-dir", help="where evaluation.json and evaluation.png go (default RUN)")
+    add("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    add("--seed", type=int, default=0, help="random seed for the samples and the kNN folds (default 0)")
+    add("--knn-k", type=_positive, default=5, help="neighbours for the kNN accuracy (default 5)")
+    add("--folds", type=_positive, default=5, help="cross-validation folds for the kNN accuracy (default 5)")
+
+
+def _check_device(name: str | None) -> None:
+    """A bad --device is the user's to fix: one line, not a traceback from deep in torch."""
+    import torch
+
+    if not name:
+        return
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DirvaeError(f"--device {name!r} is not a device (try cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DirvaeError(f"--device {name}: CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise DirvaeError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from torch.utils.data import Subset
+
+    from dirvae.atomic import atomic_write_json
+    from dirvae.data import make_loader
+    from dirvae.evaluation import draw_components_chart, evaluate_model, format_table, to_json
+    from dirvae.runs import dataset_for_run, load_run
+
+    _check_device(args.device)
+    model, config = load_run(args.run, args.device)
+    data = Path(args.data)
+    if str(args.data) != "digits" and not data.exists():
+        raise DataError(f"{data}: no such folder")
+    dataset = dataset_for_run(config, data)
+    if len(dataset) == 0:
+        raise DataError(f"{data}: no items to evaluate")
+    if args.limit is not None:
+        dataset = Subset(dataset, range(min(args.limit, len(dataset))))
+    loader = make_loader(dataset, args.batch_size, shuffle=False)
+    device = next(model.parameters()).device
+    try:
+        report = evaluate_model(
+            model, loader, nll_samples=args.nll_samples, device=device, knn_k=args.knn_k, knn_folds=args.folds, seed=args.seed
+        )
+    except ValueError as error:
+        if "no readable items" in str(error):
+            raise DataError(f"{data}: no readable items to evaluate") from None
+        raise
+    except torch.cuda.OutOfMemoryError:
+        raise DirvaeError(f"out of GPU memory; lower --batch-size (now {args.batch_size})") from None
+    report = {"run": str(args.run), "data": str(args.data), **report}
+
+    out_dir = Path(args.out_dir) if args.out_dir else Path(args.run)
+    components = report["components"]
+    try:
+        chart = draw_components_chart(
+            out_dir / "evaluation.png",
+            components["variance"],
+            components["mean"],
+            components["decoder_weight_norm"],
+            threshold=report["active_threshold"],
+            title=f"{Path(args.run).name} on {args.data}: {report['active_units']}/{report['model_size']} active units",
+        )
+        report["chart"] = str(chart)
+        atomic_write_json(out_dir / "evaluation.json", json.loads(to_json(report)))
+    except OSError as error:
+        raise DirvaeError(f"{out_dir}: cannot write the evaluation ({error.strerror or error}); pass --out-dir") from None
+
+    print(to_json(report) if args.json else format_table(report))
+    sys.stdout.flush()
+    return 0
