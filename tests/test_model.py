@@ -5,6 +5,8 @@ from torch import nn
 from dirvae import DirichletVAE, make_optimizer
 from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _mlp_pair(k=8):
     encoder = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, k))
