@@ -144,3 +144,10 @@ def test_bf16_mixed_precision_keeps_dirichlet_math_in_float32(workdir):
     run_cli("train", "--iterations", "3", "--run-dir", "run", "--precision", "bf16-mixed", "--no-gpu", *FAST, cwd=workdir, check=0)
     weights = load_file(workdir / "run" / "model.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point())
+
+
+def test_a_malformed_flag_is_one_line(workdir):
+    result = run_cli("train", "--batches", "many", cwd=workdir, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--batches" in lines[0] and "Traceback" not in result.stderr

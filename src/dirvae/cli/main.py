@@ -37,8 +37,15 @@ def _available_commands() -> dict[str, object]:
     return modules
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (no usage block), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="dirvae",
         description="Dirichlet Variational Autoencoders for images, audio and video.",
     )
