@@ -62,7 +62,7 @@ def make_images(folder: Path, n: int, size: int) -> Path:
 
 def measure(options: dict, steps: int, warmup: int, workdir: Path, name: str) -> dict:
     timer = StepTimer(warmup)
-    config = resolve({"iterations": steps, "save_freq": 30.0, "log_every": 100, **options})
+    config = resolve({"iterations": steps, "epochs": 10_000, "save_freq": 30.0, "log_every": 100, **options})
     run_module.train(config, workdir / name, callbacks=[timer])
     return {"samples_per_s": timer.samples / timer.elapsed if timer.elapsed else float("nan"), "steps": steps - warmup}
 
@@ -73,9 +73,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads on the CPU")
     args = parser.parse_args()
     if not args.gpu:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
     import logging
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
