@@ -103,8 +103,10 @@ def worker(args: argparse.Namespace) -> dict:
         decoder_weight_norms,
         importance_sampled_nll,
         knn_accuracy,
+        component_signal,
         mean_per_component,
         prior_component_variance,
+        used_components,
         reconstruction_with_sampler,
         scaled_proposal,
     )
@@ -249,6 +251,7 @@ def worker(args: argparse.Namespace) -> dict:
         "knn5": knn_accuracy(train_means, train_y, eval_means, eval_y, k=5),
         "active_units": active_units(variance),
         "active_units_prior_scaled": active_units(variance / prior_component_variance(model)),
+        "used_components": used_components(component_signal(variance, norms)),
         "variance": variance.tolist(),
         "mean_latent": mean_latent.tolist(),
         "decoder_weight_norm": norms.tolist(),
@@ -266,14 +269,16 @@ def _fmt(values: list[float], digits: int, thousands: bool = False) -> str:
     return f"{one(statistics.mean(values))} ± {one(statistics.stdev(values))}"
 
 
-def _collapse_counts(result: dict) -> tuple[int, int]:
-    """(components with decoder weight norm < 10% of the largest, with mean latent < 10% of the average)."""
-    norms, means = result["decoder_weight_norm"], result["mean_latent"]
-    weight_dead = sum(1 for v in norms if v < 0.1 * max(norms))
-    if result["model"] == "gaussian":
-        return weight_dead, 0
-    average = sum(means) / len(means)
-    return weight_dead, sum(1 for v in means if v < 0.1 * average)
+def _dead_decoder_columns(result: dict) -> int:
+    """Components whose decoder weight norm is below 10% of the largest: the paper's decoder-weight collapse."""
+    norms = result["decoder_weight_norm"]
+    return sum(1 for v in norms if v < 0.1 * max(norms))
+
+
+def _used(result: dict) -> int:
+    """Components whose std_x E[z_d|x] · ‖W_d‖ is at least 10% of the largest (dirvae.evaluation.latents)."""
+    signal = [v**0.5 * w for v, w in zip(result["variance"], result["decoder_weight_norm"])]
+    return sum(1 for v in signal if v >= 0.1 * max(signal))
 
 
 def _mean_of(rows: list[dict], key: str, sub: str | None = None) -> str:
@@ -289,7 +294,7 @@ def table(results: list[dict], seeds: list[int], samples: int) -> str:
     lines = [
         f"Held-out 2,000 digits, {seeds_text}.  NLL and −ELBO in nats (lower is better).",
         "",
-        f"| model | NLL ({samples} IS) | −ELBO (training KL) | −ELBO (exact KL) | kNN-5 | active units | active units, prior-scaled | dead decoder columns | train samples/s (median epoch) | peak RSS MiB |",
+        f"| model | NLL ({samples} IS) | −ELBO (training KL) | −ELBO (exact KL) | kNN-5 | active units | used components | dead decoder columns | train samples/s (median epoch) | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, spec in MODELS.items():
@@ -297,20 +302,20 @@ def table(results: list[dict], seeds: list[int], samples: int) -> str:
         if not rows:
             continue
         units = [float(r["active_units"]) for r in rows]
-        scaled = [float(r.get("active_units_prior_scaled", float("nan"))) for r in rows]
-        dead = [float(_collapse_counts(r)[0]) for r in rows]
+        used = [float(_used(r)) for r in rows]
+        dead = [float(_dead_decoder_columns(r)) for r in rows]
         lines.append(
             f"| {spec['label']} | {_fmt([r['nll'] for r in rows], 2)} | {_fmt([r['neg_elbo'] for r in rows], 2)} "
             f"| {_fmt([r['neg_elbo_exact_kl'] for r in rows], 2)} | {_fmt([r['knn5'] for r in rows], 3)} "
-            f"| {_fmt(units, 1 if len(rows) > 1 else 0)} | {_fmt(scaled, 1 if len(rows) > 1 else 0)} | {_fmt(dead, 1 if len(rows) > 1 else 0)} "
+            f"| {_fmt(units, 1 if len(rows) > 1 else 0)} | {_fmt(used, 1 if len(rows) > 1 else 0)} | {_fmt(dead, 1 if len(rows) > 1 else 0)} "
             f"| {_fmt([r['train_samples_per_s'] for r in rows], 0, True)} | {_fmt([r['peak_rss_mib'] for r in rows], 0)} |"
         )
     if len(seeds) > 1:
-        lines += ["", "Per seed:", "", "| model | seed | NLL | −ELBO | kNN-5 | active units | prior-scaled |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "Per seed:", "", "| model | seed | NLL | −ELBO | kNN-5 | active units | used components |", "|---|---|---|---|---|---|---|"]
         for r in results:
             lines.append(
                 f"| {r['label']} | {r['seed']} | {r['nll']:.2f} | {r['neg_elbo']:.2f} | {r['knn5']:.3f} | {r['active_units']} "
-                f"| {r.get('active_units_prior_scaled', '-')} |"
+                f"| {_used(r)} |"
             )
     lines += [
         "",

@@ -8,6 +8,7 @@ from dirvae import DirichletVAE
 from dirvae.data import Batch
 from dirvae.evaluation import (
     active_units,
+    component_signal,
     component_variance,
     decoder_weight_norms,
     knn_accuracy,
@@ -15,6 +16,7 @@ from dirvae.evaluation import (
     mean_per_component,
     posterior_means,
     prior_component_variance,
+    used_components,
 )
 from dirvae.nets.mlp import mlp_autoencoder
 
@@ -160,3 +162,15 @@ def test_prior_component_variance():
     torch.testing.assert_close(prior_component_variance(model), samples.double().var(0), rtol=0.03, atol=0)
     gaussian = DirichletVAE(encoder, decoder, 4, latent="gaussian")
     torch.testing.assert_close(prior_component_variance(gaussian), torch.ones(4, dtype=torch.float64))
+
+
+def test_used_components_need_variation_and_decoder_weight():
+    variance = torch.tensor([1.0, 0.04, 1e-6, 1.0, 0.0])
+    norms = torch.tensor([10.0, 10.0, 10.0, 0.5, 10.0])
+    signal = component_signal(variance, norms)
+    torch.testing.assert_close(signal, torch.tensor([10.0, 2.0, 0.01, 0.5, 0.0], dtype=torch.float64))
+    assert used_components(signal) == 2  # 10 and 2 are ≥ 1 (10% of 10); a varying but unread component is not used
+    assert used_components(signal, fraction=0.01) == 3
+    # rescaling z by c and the weights by 1/c changes nothing
+    torch.testing.assert_close(component_signal(variance * 0.01**2, norms / 0.01), signal)
+    assert used_components(torch.zeros(3)) == 0

@@ -40,7 +40,7 @@ def test_evaluate_model_report(latent, sampler):
     assert report["elbo"] == pytest.approx(-(report["reconstruction"] + report["kl"]))
     assert report["knn"]["accuracy"] is not None and report["knn"]["classes"] == 2
     assert len(report["components"]["variance"]) == 3
-    assert 0 <= report["active_units"] <= 3
+    assert 0 <= report["active_units"] <= 3 and 1 <= report["used_components"] <= 3
     if latent == "dirichlet":
         assert report["kl"] >= report["kl_exact"] - 1e-4  # multi-Gamma KL bounds the Dirichlet KL
         assert sum(report["components"]["mean"]) == pytest.approx(1.0)

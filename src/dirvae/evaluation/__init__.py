@@ -22,6 +22,7 @@ from dirvae.evaluation.latents import (
     DecoderWeights,
     KnnResult,
     active_units,
+    component_signal,
     component_variance,
     decoder_weight_norms,
     knn_accuracy,
@@ -29,6 +30,7 @@ from dirvae.evaluation.latents import (
     mean_per_component,
     posterior_means,
     prior_component_variance,
+    used_components,
 )
 from dirvae.evaluation.likelihood import (
     DEFAULT_MAX_ROWS,
@@ -48,6 +50,7 @@ __all__ = [
     "LikelihoodEstimate",
     "LikelihoodInfo",
     "active_units",
+    "component_signal",
     "component_variance",
     "decoder_weight_norms",
     "draw_components_chart",
@@ -63,7 +66,12 @@ __all__ = [
     "reconstruction_with_sampler",
     "scaled_proposal",
     "to_json",
+    "used_components",
 ]
+
+
+VALUES_PER_CHUNK = 1 << 22
+"""Default bound on draws × values per item decoded at once by :func:`evaluate_model`."""
 
 
 def _batch_parts(batch) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -95,7 +103,7 @@ def evaluate_model(
     seed: int = 0,
     threshold: float = ACTIVE_THRESHOLD,
     model_sampler_samples: int | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int | None = None,
 ) -> dict[str, Any]:
     """Every metric of ``dirvae evaluate`` on ``batches`` (one pass), as a JSON-able dict.
 
@@ -104,6 +112,10 @@ def evaluate_model(
     without at least two classes its accuracy is None with a reason.
     ``model_sampler_samples`` (default: 50 for an IGCA DirVAE, else none)
     adds the reconstruction term under the model's own training sampler.
+    ``max_rows`` bounds the latent draws decoded at once; by default it keeps
+    draws × item size near 4M values (4,096 draws for a 28×28 digit, fewer
+    for large images and audio windows), but never below one batch.
+    Seeds torch's global generator with ``seed``.
     """
     torch.manual_seed(seed)
     model.eval()
@@ -124,10 +136,11 @@ def evaluate_model(
             continue
         data = data.to(device)
         binary = binary and bool(((data == 0) | (data == 1)).all())
-        parts.append(importance_sampled_nll(model, data, nll_samples, max_rows=max_rows, info=info))
+        rows = max_rows or max(1, min(DEFAULT_MAX_ROWS, VALUES_PER_CHUNK // max(1, data[0].numel())))
+        parts.append(importance_sampled_nll(model, data, nll_samples, max_rows=rows, info=info))
         if model_sampler_samples:
             sampler_reconstruction.append(
-                reconstruction_with_sampler(model, data, model.sampler, model_sampler_samples, max_rows=max_rows, info=info)
+                reconstruction_with_sampler(model, data, model.sampler, model_sampler_samples, max_rows=rows, info=info)
             )
         means.append(model.encode(data).mean.float().cpu())
         labels.append(label.cpu())
@@ -142,6 +155,7 @@ def evaluate_model(
         note = "Bernoulli likelihood on non-binary targets (grey values): a cross-entropy score, not a normalised density"
     variance = component_variance(all_means)
     weights = decoder_weight_norms(model)
+    signal = component_signal(variance, weights.norms)
     knn = knn_cross_validated(all_means, all_labels, k=knn_k, folds=knn_folds, seed=seed)
     report: dict[str, Any] = {
         "items": int(all_means.shape[0]),
@@ -175,11 +189,13 @@ def evaluate_model(
         "active_threshold": threshold,
         "active_units": active_units(variance, threshold),
         "active_units_prior_scaled": active_units(variance / prior_component_variance(model), threshold),
+        "used_components": used_components(signal),
         "components": {
             "variance": [float(v) for v in variance],
             "mean": [float(v) for v in mean_per_component(all_means)],
             "decoder_weight_norm": [float(v) for v in weights.norms],
             "decoder_weight_source": weights.source,
+            "signal": [float(v) for v in signal],
         },
     }
     return report

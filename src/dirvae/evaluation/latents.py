@@ -16,6 +16,14 @@ All of these work on posterior means ``E[z|x]``, shaped ``[N, K, *rest]``
   exactly the usual criterion, and for a Dirichlet prior it is the same
   question ("does x explain at least 1% of the component's prior spread?")
   asked on the simplex's scale.
+* **Used components**: a scale-free count that needs both sides of the
+  network.  Component d's *signal* is ``std_x E[z_d|x] · ‖W_d‖``, the spread
+  over inputs of its contribution to the decoder's first layer
+  (:func:`decoder_weight_norms`); it is unchanged when z is rescaled and the
+  weights inversely.  A component is used when its signal is at least 10% of
+  the largest.  Gaussian VAEs often have components whose means vary a little
+  (so they pass the 0.01 test) while the decoder has zeroed their weights;
+  this count leaves them out.
 * **Mean latent value per component**: the stick-breaking VAE's collapse
   shows as components whose mean value is ~0.
 * **Decoder weight norm per component**: the Gaussian VAE's collapse shows as
@@ -90,6 +98,18 @@ def active_units(means_or_variance: Tensor, threshold: float = ACTIVE_THRESHOLD)
     values = torch.as_tensor(means_or_variance)
     variance = values.double() if values.dim() == 1 else component_variance(values)
     return int((variance > threshold).sum())
+
+
+def component_signal(variance: Tensor, weight_norms: Tensor) -> Tensor:
+    """``std_x E[z_d|x] · ‖W_d‖`` per component ``[K]``: what reaches the decoder from each component."""
+    return torch.as_tensor(variance).double().clamp_min(0).sqrt() * torch.as_tensor(weight_norms).double()
+
+
+def used_components(signal: Tensor, fraction: float = 0.1) -> int:
+    """Components whose signal is at least ``fraction`` of the largest (see the module notes)."""
+    signal = torch.as_tensor(signal).double()
+    top = float(signal.max()) if signal.numel() else 0.0
+    return int((signal >= fraction * top).sum()) if top > 0 else 0
 
 
 def prior_component_variance(model) -> Tensor:

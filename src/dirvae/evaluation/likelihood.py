@@ -15,7 +15,11 @@ is consistent as S grows and, by Jensen, too high on average for finite S
 
 The proposal is the exact Dirichlet even when the model was trained with the
 IGCA sampler: IGCA draws have no tractable density, and importance sampling
-is unbiased for ``p(x)`` with any proposal that covers the posterior.
+is unbiased for ``p(x)`` with any proposal that covers the posterior.  For
+such a model the exact posterior is a poor proposal (its decoder was fitted
+to IGCA's much tighter draws), so more samples are needed for the same
+accuracy, and its ELBO below can be far worse than its training loss, which
+is not an ELBO (see benchmarks/results/mnist10k.md).
 
 ELBO.  ``reconstruction`` is ``E_q[−log p(x|z)]`` averaged over the same S
 draws.  Two KL terms are reported, and they differ for a DirVAE:
@@ -232,8 +236,16 @@ def importance_sampled_nll(
 
 
 @torch.no_grad()
-def reconstruction_with_sampler(model, x: Tensor, sampler: str, samples: int = 1, *, target: Tensor | None = None,
-                                max_rows: int = DEFAULT_MAX_ROWS, info: LikelihoodInfo | None = None) -> Tensor:
+def reconstruction_with_sampler(
+    model,
+    x: Tensor,
+    sampler: str,
+    samples: int = 1,
+    *,
+    target: Tensor | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    info: LikelihoodInfo | None = None,
+) -> Tensor:
     """``E[−log p(x|z)]`` per item ``[B]`` with z from a named sampler ("igca" or "implicit").
 
     For an IGCA-trained DirVAE this is the reconstruction term training saw,

@@ -70,6 +70,8 @@ def format_table(report: dict[str, Any]) -> str:
                 f"{report['active_units_prior_scaled']} / {report['model_size']}",
             )
         )
+    if "used_components" in report:
+        rows.append(("used components (std E[z|x]·‖W‖ ≥ 10% of max)", f"{report['used_components']} / {report['model_size']}"))
     components = report["components"]
     rows.append(("mean latent per component (min..max)", _span(components["mean"])))
     rows.append(("decoder weight norm (min..max)", _span(components["decoder_weight_norm"])))
