@@ -50,9 +50,10 @@ DEFAULT_MNIST = "../shared/data/mnist"
 RESULTS = HERE / "results" / "mnist10k.md"
 BEGIN, END = "<!-- mnist10k:begin (written by benchmarks/mnist10k.py) -->", "<!-- mnist10k:end -->"
 MODELS = {
-    "igca": {"latent": "dirichlet", "sampler": "igca", "label": "DirVAE (igca)"},
-    "implicit": {"latent": "dirichlet", "sampler": "implicit", "label": "DirVAE (implicit)"},
-    "gaussian": {"latent": "gaussian", "sampler": "igca", "label": "Gaussian VAE"},
+    "igca": {"latent": "dirichlet", "recipe": "paper", "sampler": "igca", "label": "DirVAE (igca)"},
+    "implicit": {"latent": "dirichlet", "recipe": "paper", "sampler": "implicit", "label": "DirVAE (implicit)"},
+    "default": {"latent": "dirichlet", "recipe": "default", "sampler": None, "label": "DirVAE (library default)"},
+    "gaussian": {"latent": "gaussian", "recipe": "paper", "sampler": "igca", "label": "Gaussian VAE"},
 }
 
 
@@ -118,15 +119,17 @@ def worker(args: argparse.Namespace) -> dict:
     train_x, train_y, eval_x, eval_y = load_mnist10k(Path(args.mnist))
     spec = MODELS[args.worker]
     torch.manual_seed(args.seed)
-    encoder, decoder = mlp_autoencoder((784,), model_size=50, hidden=(500, 500))
+    k = args.model_size
+    encoder, decoder = mlp_autoencoder((784,), model_size=k, hidden=(500, 500))
+    recipe_options = {"sampler": spec["sampler"], "kl_kind": args.kl_kind, **json.loads(args.model_options)}
     model = DirichletVAE(
         encoder,
         decoder,
-        50,
-        sampler=spec["sampler"],
+        k,
+        recipe=spec["recipe"],
+        **recipe_options,
         latent=spec["latent"],
         prior_alpha=args.prior_alpha,
-        kl_kind=args.kl_kind,
         reconstruction="bernoulli",
         prior_burn_in=args.prior_burn_in,
     )
@@ -176,12 +179,13 @@ def worker(args: argparse.Namespace) -> dict:
                 igca_reconstruction.append(reconstruction_with_sampler(model, x, "igca", 20, max_rows=args.max_rows))
         estimate = LikelihoodEstimate.concatenate(parts)
         train_means = torch.cat([model.encode(train_x[i : i + 500]).mean for i in range(0, 8000, 500)])
+        train_means = train_means.float()
         eval_means = torch.cat([model.encode(eval_x[i : i + 500]).mean for i in range(0, 2000, 500)])
     eval_seconds = time.perf_counter() - started
     if args.save_dir:
         from dirvae.export import save_pretrained
 
-        architecture = {"name": "mlp", "options": {"input_shape": [784], "model_size": 50, "hidden": [500, 500]}}
+        architecture = {"name": "mlp", "options": {"input_shape": [784], "model_size": k, "hidden": [500, 500]}}
         save_pretrained(model, Path(args.save_dir) / f"{args.worker}-seed{args.seed}", {"modality": "image", "architecture": architecture, "model": {}})
     variance = component_variance(eval_means)
     norms = decoder_weight_norms(model).norms
@@ -191,7 +195,7 @@ def worker(args: argparse.Namespace) -> dict:
 
         draw_components_chart(
             Path(args.charts) / f"mnist10k-{args.worker}-seed{args.seed}.png", variance.tolist(), mean_latent.tolist(),
-            norms.tolist(), title=f"{spec['label']}, seed {args.seed}: {active_units(variance)}/50 active units",
+            norms.tolist(), title=f"{spec['label']}, seed {args.seed}: {active_units(variance)}/{k} active units",
         )  # fmt: skip
     # Diagnostics: the posterior's concentration, and whether 500 importance samples have converged:
     # the first --check-items held-out digits again with 500 and with --check-samples draws from the
@@ -211,7 +215,11 @@ def worker(args: argparse.Namespace) -> dict:
             concentration = {"posterior_std_median": float(posterior.std.median())}
         check = {}
         subset = eval_x[: args.check_items]
-        for name, samples, scale in (("S500", 500, 1.0), ("S_check", args.check_samples, 1.0), ("S_check_sharper", args.check_samples, 2.0)):
+        checks = (("S500", 500, 1.0), ("S_check", args.check_samples, 1.0), ("S_check_sharper", args.check_samples, 2.0))
+        if args.check_only_low_ess:  # the ablation: more samples only where the 500-sample estimate is unreliable
+            low = float(estimate.effective_samples.mean()) < 0.1 * args.nll_samples
+            checks = checks[:2] if low else ()
+        for name, samples, scale in checks:
             if not args.check_items or not args.check_samples:
                 break
             torch.manual_seed(20_000 + args.seed)
@@ -225,7 +233,9 @@ def worker(args: argparse.Namespace) -> dict:
         "label": spec["label"],
         "seed": args.seed,
         "epochs": args.epochs,
-        "kl_kind": args.kl_kind if spec["latent"] == "dirichlet" else "gaussian",
+        "kl_kind": model.kl_kind if spec["latent"] == "dirichlet" else "gaussian",
+        "recipe": model.recipe if spec["latent"] == "dirichlet" else None,
+        "model_size": k,
         "prior_alpha": args.prior_alpha,
         "prior_alpha_final": model.prior_alpha.tolist(),
         # The median epoch resists bursts of load from other processes; the overall rate is kept too.
@@ -366,12 +376,13 @@ def worker_command(args: argparse.Namespace, model: str, seed: int) -> list[str]
         sys.executable, str(Path(__file__).resolve()), "--worker", model, "--seed", str(seed),
         "--mnist", str(args.mnist), "--epochs", str(args.epochs), "--nll-samples", str(args.nll_samples),
         "--threads", str(args.threads), "--batch-size", str(args.batch_size), "--learning-rate", str(args.learning_rate),
-        "--kl-kind", args.kl_kind, "--prior-alpha", str(args.prior_alpha), "--clip-norm", str(args.clip_norm),
+        *(["--kl-kind", args.kl_kind] if args.kl_kind else []), "--prior-alpha", str(args.prior_alpha), "--clip-norm", str(args.clip_norm),
         "--max-rows", str(args.max_rows), "--decode-head-gain", str(args.decode_head_gain),
         "--kl-warmup-epochs", str(args.kl_warmup_epochs),
         *(["--prior-burn-in", str(args.prior_burn_in)] if args.prior_burn_in is not None else []),
         *(["--adam-beta2", str(args.adam_beta2)] if args.adam_beta2 is not None else []), "--check-items", str(args.check_items),
-        "--check-samples", str(args.check_samples),
+        "--check-samples", str(args.check_samples), "--model-size", str(args.model_size), "--model-options", args.model_options,
+        *(["--check-only-low-ess"] if args.check_only_low_ess else []),
     ] + (["--charts", str(args.charts)] if args.charts else []) + (["--save-dir", str(args.save_dir)] if args.save_dir else [])  # fmt: skip
 
 
@@ -385,7 +396,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--nll-samples", type=int, default=500)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--kl-kind", choices=["gamma", "dirichlet"], default="gamma", help="DirVAE KL (default gamma, the paper's)")
+    parser.add_argument("--kl-kind", choices=["gamma", "dirichlet"], help="DirVAE KL (default: the model's recipe; gamma for igca/implicit, the paper's)")
+    parser.add_argument("--model-size", type=int, default=50, help="K, latent components (default 50, the protocol's)")
+    parser.add_argument("--model-options", default="{}", help="JSON of further DirichletVAE recipe options, e.g. '{\"decoder_input\": \"log\"}'")
+    parser.add_argument("--check-only-low-ess", action="store_true", help="run the convergence check only when the IS ESS is below 10%% of the samples")
     parser.add_argument("--prior-alpha", type=float, default=0.98)
     parser.add_argument("--clip-norm", type=float, default=0.0, help="clip gradients to this norm (default 0: off, as the protocol)")
     parser.add_argument("--max-rows", type=int, default=10_000, help="latent draws decoded at once in the NLL")
@@ -435,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     machine_text = results[0]["machine"]
     settings = (
         f"{args.epochs} epochs, batch {args.batch_size}, Adam lr {args.learning_rate:g} (betas 0.9, 0.99), "
-        f"KL weight 1, DirVAE KL {args.kl_kind}, prior α {args.prior_alpha:g}, "
+        f"KL weight 1, DirVAE KL {args.kl_kind or 'gamma (igca, implicit) / per recipe (default)'}, prior α {args.prior_alpha:g}, "
         f"clip norm {args.clip_norm:g}" + (" (off)" if not args.clip_norm else "") + f", {args.nll_samples} IS samples"
         + (f", KL warm-up {args.kl_warmup_epochs:g} epochs" if args.kl_warmup_epochs else "")
         + (f", decode head gain {args.decode_head_gain:g}" if args.decode_head_gain != 1.0 else "")

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from torch import nn
 
 from dirvae.model import DirichletVAE
+from dirvae.recipe import LEGACY
 
 
 def _resnet(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
@@ -56,7 +57,8 @@ def build_model(
     config: dict[str, Any], *, encoder: nn.Module | None = None, decoder: nn.Module | None = None
 ) -> DirichletVAE:
     """A fresh (untrained) model from a run configuration."""
-    options = dict(config["model"])
+    # A field missing from a saved run predates it: read it with the meaning the run was trained with.
+    options = {**LEGACY, **config["model"]}
     if encoder is None or decoder is None:
         architecture = config["architecture"]
         encoder, decoder = build_networks(architecture["name"], architecture.get("options", {}))

@@ -13,6 +13,7 @@ Dirichlet with no closed-form KL, so the rate is fixed at 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Literal
 
@@ -25,9 +26,16 @@ from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler, rsample_dirich
 from dirvae.latent.moments import OnlineAlphaEstimator
 from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
 from dirvae.losses.reconstruction import ReconstructionLoss, make_reconstruction_loss
+from dirvae.recipe import AlphaTransform, DecoderInput, resolve_recipe
 
 LatentKind = Literal["dirichlet", "gaussian"]
 Posterior = DirichletPosterior | GaussianPosterior
+
+LOG_ALPHA_RANGE = (-11.5, 6.9)
+"""Explicit clamp of log α for ``alpha_transform="exp"``: α from about 1e-5 (the floor) to about 1e3."""
+
+LOG_INPUT_FLOOR = -10.0
+"""``decoder_input="log"`` feeds ``max(log(K·z), -10)``: components below e^-10/K all look alike to the decoder."""
 
 
 @dataclass
@@ -81,10 +89,17 @@ class DirichletVAE(nn.Module):
         model_size: K, the number of simplex components (latent dimension).
         feature_size: F; defaults to ``encoder.out_channels`` or K.
         decoder_size: F'; defaults to ``decoder.in_channels`` or K.
+        recipe: a named latent recipe from :data:`dirvae.recipe.RECIPES`
+            (``"default"``, the measured best, or ``"paper"``, Joo et al.'s);
+            the five options below override single fields of it.
         sampler: ``"igca"`` (the paper's approximation) or ``"implicit"`` (exact).
+        kl_kind: ``"gamma"`` (the paper's multi-Gamma KL) or ``"dirichlet"`` (exact).
+        alpha_transform: ``"softplus"``, ``"exp"`` (clamped) or
+            ``"mean-concentration"`` (softmax position × exp concentration).
+        decoder_input: ``"simplex"`` (z), ``"scaled"`` (K·z) or ``"log"`` (log K·z).
+        learn_prior: train the prior's α by gradient (empirical Bayes).
         latent: ``"dirichlet"``, or ``"gaussian"`` for a baseline on identical nets.
         prior_alpha: the Dirichlet prior's concentration, a scalar or K values.
-        kl_kind: ``"gamma"`` (the paper's multi-Gamma KL) or ``"dirichlet"`` (exact).
         reconstruction: ``"mse"``, ``"bernoulli"``, ``"gaussian"``, ``"stft"``, a
             :class:`ReconstructionLoss`, or a callable ``(output, target) -> [B]``.
         alpha_floor: the explicit floor on α.
@@ -105,10 +120,14 @@ class DirichletVAE(nn.Module):
         *,
         feature_size: int | None = None,
         decoder_size: int | None = None,
-        sampler: Sampler = "igca",
+        recipe: str = "default",
+        sampler: Sampler | None = None,
+        kl_kind: KLKind | None = None,
+        alpha_transform: AlphaTransform | None = None,
+        decoder_input: DecoderInput | None = None,
+        learn_prior: bool | None = None,
         latent: LatentKind = "dirichlet",
         prior_alpha: float | Tensor = 0.98,
-        kl_kind: KLKind = "gamma",
         reconstruction: str | ReconstructionLoss | Callable[[Tensor, Tensor], Tensor] = "mse",
         alpha_floor: float = ALPHA_FLOOR,
         prior_burn_in: int | None = None,
@@ -117,25 +136,41 @@ class DirichletVAE(nn.Module):
         super().__init__()
         if latent not in ("dirichlet", "gaussian"):
             raise ValueError(f"latent must be 'dirichlet' or 'gaussian', got {latent!r}")
-        if sampler not in ("igca", "implicit"):
-            raise ValueError(f"sampler must be 'igca' or 'implicit', got {sampler!r}")
-        if kl_kind not in ("gamma", "dirichlet"):
-            raise ValueError(f"kl_kind must be 'gamma' or 'dirichlet', got {kl_kind!r}")
+        chosen = resolve_recipe(
+            recipe,
+            sampler=sampler,
+            kl_kind=kl_kind,
+            alpha_transform=alpha_transform,
+            decoder_input=decoder_input,
+            learn_prior=learn_prior,
+        )
+        if chosen["learn_prior"] and prior_burn_in is not None:
+            raise ValueError("choose one way to adapt the prior: learn_prior=True or prior_burn_in (method of moments)")
         self.encoder = encoder
         self.decoder = decoder
         self.model_size = int(model_size)
         self.feature_size = int(feature_size or getattr(encoder, "out_channels", None) or model_size)
         self.decoder_size = int(decoder_size or getattr(decoder, "in_channels", None) or model_size)
-        self.sampler = sampler
+        self.sampler: Sampler = chosen["sampler"]
+        self.kl_kind: KLKind = chosen["kl_kind"]
+        self.alpha_transform: AlphaTransform = chosen["alpha_transform"]
+        self.decoder_input: DecoderInput = chosen["decoder_input"]
+        self.learn_prior: bool = chosen["learn_prior"]
         self.latent_kind = latent
-        self.kl_kind = kl_kind
         self.alpha_floor = float(alpha_floor)
         self.prior_burn_in = prior_burn_in
         self.latent_shape = tuple(latent_shape) if latent_shape is not None else None
 
         k, f = self.model_size, self.feature_size
         if latent == "dirichlet":
+            # For mean-concentration this head gives the position (a softmax);
+            # otherwise it gives α through the transform.
             self.alpha_head = PointwiseLinear(f, k, identity_init=(f == k))
+            if self.alpha_transform == "mean-concentration":
+                self.concentration_head = PointwiseLinear(f, 1)
+                with torch.no_grad():  # start at Σα = K, i.e. α ≈ 1 per component
+                    self.concentration_head.weight.zero_()
+                    self.concentration_head.bias.fill_(math.log(k))
         else:
             self.mean_head = PointwiseLinear(f, k)
             self.log_variance_head = PointwiseLinear(f, k)
@@ -148,6 +183,28 @@ class DirichletVAE(nn.Module):
             raise ValueError(f"prior_alpha must be a scalar or {k} values, got shape {tuple(prior.shape)}")
         self.register_buffer("prior_steps", torch.zeros((), dtype=torch.long))
         self.prior_estimator = OnlineAlphaEstimator(k, alpha_floor)
+        if self.learn_prior and latent == "dirichlet":
+            # Empirical Bayes: α_p = exp(θ) is trained with the ELBO; the
+            # buffer mirrors it so that saved runs and logs read one place.
+            self.prior_log_alpha = nn.Parameter(self.prior_alpha.clamp_min(alpha_floor).log())
+
+    @property
+    def recipe(self) -> dict[str, object]:
+        """The latent recipe this model trains with (see :mod:`dirvae.recipe`)."""
+        return {
+            "sampler": self.sampler,
+            "kl_kind": self.kl_kind,
+            "alpha_transform": self.alpha_transform,
+            "decoder_input": self.decoder_input,
+            "learn_prior": self.learn_prior,
+        }
+
+    def prior_concentration(self) -> Tensor:
+        """The prior's α ``[K]``: learned (differentiable) with ``learn_prior``, else the buffer."""
+        log_alpha = getattr(self, "prior_log_alpha", None)
+        if log_alpha is None:
+            return self.prior_alpha
+        return log_alpha.float().exp().clamp_min(self.alpha_floor)
 
     @classmethod
     def from_pretrained(
@@ -173,18 +230,50 @@ class DirichletVAE(nn.Module):
             self.latent_shape = tuple(features.shape[2:])
         if self.latent_kind == "gaussian":
             return GaussianPosterior(self.mean_head(features), self.log_variance_head(features))
-        alpha = F.softplus(self.alpha_head(features).float()) + self.alpha_floor
-        return DirichletPosterior(alpha, self.sampler, self.alpha_floor)
+        return DirichletPosterior(self.concentration_from_features(features), self.sampler, self.alpha_floor)
+
+    def concentration_from_features(self, features: Tensor) -> Tensor:
+        """α ``[B, K, *rest]`` in float32, floored explicitly, by the recipe's transform.
+
+        softplus grows linearly, so a precise posterior (large α) needs large
+        pre-activations; exp reaches large α in a few units of h but must be
+        clamped; mean-concentration separates where on the simplex (softmax)
+        from how sure (one log-concentration per position).
+        """
+        h = self.alpha_head(features).float()
+        if self.alpha_transform == "softplus":
+            return F.softplus(h) + self.alpha_floor
+        if self.alpha_transform == "exp":
+            return h.clamp(*LOG_ALPHA_RANGE).exp() + self.alpha_floor
+        log_total = self.concentration_head(features).float().clamp(*LOG_ALPHA_RANGE)
+        return torch.softmax(h, dim=1) * log_total.exp() + self.alpha_floor
 
     def encode(self, x: Tensor) -> Posterior:
         """The posterior q(z | x): ``.mean``, ``.concentration``, ``.sample()``, ``.kl()``."""
         return self.posterior_from_features(self.encoder(x))
 
     # ------------------------------------------------------------------ decode
+    def decoder_input_from_latent(self, latent: Tensor) -> Tensor:
+        """What the decode head sees for simplex points ``z``.
+
+        A simplex coordinate averages 1/K and moves by hundredths, against
+        coordinates of about 1 for a Gaussian code.  Adam moves weights by about
+        the learning rate whatever the input scale, so a raw simplex makes the
+        decoder take up the latent about K times more slowly, while the KL pulls
+        the posterior onto the prior (BENCHMARKS.md: 27 nats on real digits).
+        ``scaled`` feeds ``K·z`` (1 at the centre), ``log`` feeds ``log(K·z)``.
+        """
+        if self.latent_kind != "dirichlet" or self.decoder_input == "simplex":
+            return latent
+        if self.decoder_input == "scaled":
+            return latent * self.model_size
+        floor = math.exp(LOG_INPUT_FLOOR) / self.model_size
+        return (latent.float().clamp_min(floor) * self.model_size).log()
+
     def decoder_output(self, latent: Tensor) -> Tensor:
         """The decoder's raw output (logits for Bernoulli) for latents ``[B, K, *rest]``."""
         weight = self.decode_head.weight
-        return self.decoder(self.decode_head(latent.to(weight.dtype)))
+        return self.decoder(self.decode_head(self.decoder_input_from_latent(latent).to(weight.dtype)))
 
     def decode(self, latent: Tensor) -> Tensor:
         """Latents ``[B, K, *rest]`` to data space."""
@@ -210,7 +299,7 @@ class DirichletVAE(nn.Module):
 
     def kl_per_sample(self, posterior: Posterior) -> Tensor:
         """KL(q(z|x) ‖ p(z)) per sample ``[B]``, summed over latent positions."""
-        return _sum_positions(posterior.kl(self.prior_alpha, self.kl_kind))
+        return _sum_positions(posterior.kl(self.prior_concentration(), self.kl_kind))
 
     def loss(self, x: Tensor, kl_weight: float = 1.0, target: Tensor | None = None) -> LossTerms:
         """Loss terms for a batch; ``target`` defaults to ``x`` (an autoencoder)."""
@@ -221,6 +310,9 @@ class DirichletVAE(nn.Module):
         nonfinite = int((~(torch.isfinite(reconstruction) & torch.isfinite(kl))).sum())
         reconstruction_mean = reconstruction.mean()
         kl_mean = kl.mean()
+        if self.learn_prior and self.latent_kind == "dirichlet":
+            with torch.no_grad():
+                self.prior_alpha.copy_(self.prior_concentration().detach())
         return LossTerms(
             total=reconstruction_mean + kl_weight * kl_mean,
             reconstruction=reconstruction_mean,
@@ -262,7 +354,7 @@ class DirichletVAE(nn.Module):
         device = self.prior_alpha.device
         if self.latent_kind == "gaussian":
             return torch.randn(n, self.model_size, *rest, device=device)
-        concentration = self.prior_alpha if alpha is None else torch.as_tensor(alpha, dtype=torch.float32, device=device)
+        concentration = self.prior_concentration().detach() if alpha is None else torch.as_tensor(alpha, dtype=torch.float32, device=device)
         concentration = concentration.expand(self.model_size) if concentration.dim() == 0 else concentration
         if concentration.shape != (self.model_size,):
             raise ValueError(f"alpha must be one value or {self.model_size} values, got shape {tuple(concentration.shape)}")

@@ -119,7 +119,7 @@ def prior_component_variance(model) -> Tensor:
     """
     if model.latent_kind == "gaussian":
         return torch.ones(model.model_size, dtype=torch.float64)
-    alpha = model.prior_alpha.detach().double().cpu()
+    alpha = model.prior_concentration().detach().double().cpu()
     total = alpha.sum()
     return alpha * (total - alpha) / (total**2 * (total + 1))
 

@@ -143,7 +143,7 @@ def _draw(model, posterior, chunk: int) -> tuple[Tensor, Tensor, Tensor]:
         alpha = _repeat_rows(posterior.concentration, chunk)
         log_z = rsample_log_dirichlet(alpha, "implicit", floor=posterior.floor)
         log_q = _sum_positions(dirichlet_log_prob(log_z, alpha, floor=posterior.floor))
-        log_p = _sum_positions(dirichlet_log_prob(log_z, model.prior_alpha, floor=posterior.floor))
+        log_p = _sum_positions(dirichlet_log_prob(log_z, model.prior_concentration(), floor=posterior.floor))
         return log_z.exp(), log_p, log_q
     if isinstance(posterior, GaussianPosterior):
         mean = _repeat_rows(posterior.mean, chunk)
@@ -173,7 +173,7 @@ def scaled_proposal(scale: float) -> Callable[[Posterior], Posterior]:
 def exact_kl(model, posterior) -> Tensor:
     """KL(q(z|x) ‖ p(z)) in closed form per item ``[B]``, summed over positions."""
     if isinstance(posterior, DirichletPosterior):
-        return _sum_positions(kl_dirichlet(posterior.concentration, model.prior_alpha, "dirichlet", floor=posterior.floor))
+        return _sum_positions(kl_dirichlet(posterior.concentration, model.prior_concentration(), "dirichlet", floor=posterior.floor))
     return _sum_positions(posterior.kl())
 
 
