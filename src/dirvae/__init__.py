@@ -13,9 +13,16 @@ from dirvae.latent import (
     kl_dirichlet,
     rsample_dirichlet,
 )
-from dirvae.losses.reconstruction import BernoulliLoss, GaussianLoss, MSELoss, ReconstructionLoss
+from dirvae.losses.reconstruction import (
+    BernoulliLoss,
+    DiscretizedLogisticLoss,
+    GaussianLoss,
+    MSELoss,
+    ReconstructionLoss,
+)
 from dirvae.model import DirichletVAE, LossTerms, VAEOutput
 from dirvae.optim import GradientSanitizer, make_optimizer, sanitize_gradients
+from dirvae.recipe import RECIPES
 
 __version__ = "0.1.0"
 
@@ -23,12 +30,14 @@ __all__ = [
     "BernoulliLoss",
     "DirichletPosterior",
     "DirichletVAE",
+    "DiscretizedLogisticLoss",
     "GaussianLoss",
     "GaussianPosterior",
     "GradientSanitizer",
     "LossTerms",
     "MSELoss",
     "OnlineAlphaEstimator",
+    "RECIPES",
     "ReconstructionLoss",
     "VAEOutput",
     "broadcast",

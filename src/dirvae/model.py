@@ -71,7 +71,13 @@ class LossTerms:
 
     @property
     def elbo(self) -> Tensor:
-        """Evidence lower bound per sample (nats), the true ELBO whatever kl_weight was."""
+        """−(reconstruction + KL) per sample (nats), whatever kl_weight was.
+
+        It is the ELBO for the exact sampler (with the multi-Gamma KL, a looser
+        one).  With ``sampler="igca"`` the reconstruction is taken under IGCA's
+        approximation of q(z|x), so it is a training objective, not a bound:
+        use :func:`dirvae.evaluation.importance_sampled_nll` for a true ELBO.
+        """
         return -(self.reconstruction + self.kl)
 
 

@@ -34,11 +34,13 @@ def test_no_data_default_trains_on_digits(workdir):
     assert config["progress"]["global_step"] == 6
 
 
-def test_image_folder_with_resnet(workdir):
+def test_image_folder_with_resblock(workdir):
     write_images(workdir / "pics", n=8, size=20)
     run_cli("train", "--data", "pics", "--image-size", "16", "--batches", "4", "--iterations", "3", "--run-dir", "run", *FAST, cwd=workdir, check=0)
     config = _assert_run_dir(workdir / "run")
-    assert config["architecture"]["name"] == "resnet"
+    assert config["architecture"]["name"] == "resblock"  # issue 10: the photo default
+    assert config["model"]["reconstruction"] == "gaussian"
+    assert config["model"]["reconstruction_options"] == {"channels": 3, "gain": 16.0}
     assert config["data"]["item_shape"] == [3, 16, 16]
 
 
@@ -151,3 +153,30 @@ def test_a_malformed_flag_is_one_line(workdir):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--batches" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_recipe_flags_are_saved_and_a_pre_recipe_run_resumes_with_its_old_meaning(workdir):
+    run_cli("train", "--iterations", "3", "--run-dir", "new", "--learn-prior", "--kl-schedule", "linear", "--kl-warmup-steps", "2",
+            "--alpha-transform", "exp", *FAST, cwd=workdir, check=0)  # fmt: skip
+    config = json.loads((workdir / "new" / "config.json").read_text())
+    assert config["model"]["sampler"] == "implicit" and config["model"]["kl_kind"] == "dirichlet"
+    assert config["model"]["alpha_transform"] == "exp" and config["model"]["learn_prior"] is True
+    assert config["model"]["prior_burn_in"] is None  # the learned prior replaces the moment re-estimate
+    assert "prior_log_alpha" in load_file(workdir / "new" / "model.safetensors")
+
+    # A run written by dirvae 0.1.0 (paper recipe, no recipe fields saved) keeps its recipe on resume.
+    run_cli("train", "--iterations", "3", "--run-dir", "old", "--recipe", "paper", *FAST, cwd=workdir, check=0)
+    path = workdir / "old" / "config.json"
+    config = json.loads(path.read_text())
+    for key in ("recipe", "kl_kind", "alpha_transform", "decoder_input", "learn_prior"):
+        config["training"].pop(key)
+        if key != "recipe":
+            config["model"].pop(key, None) if key != "kl_kind" else None
+    config["training"]["sampler"] = "igca"
+    path.write_text(json.dumps(config))
+    run_cli("train", "--load", "old", "--iterations", "5", cwd=workdir, check=0)
+    resumed = json.loads(path.read_text())
+    assert resumed["progress"]["global_step"] == 5
+    assert {k: resumed["model"][k] for k in ("sampler", "kl_kind", "alpha_transform", "decoder_input", "learn_prior")} == {
+        "sampler": "igca", "kl_kind": "gamma", "alpha_transform": "softplus", "decoder_input": "simplex", "learn_prior": False,
+    }  # fmt: skip

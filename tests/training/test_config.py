@@ -41,3 +41,28 @@ def test_bad_config_files_give_one_clear_error(tmp_path, text, message):
 def test_bad_values_are_user_errors(options, message):
     with pytest.raises(DirvaeError, match=message):
         resolve(options)
+
+
+def test_recipe_flags_resolve_over_the_named_preset():
+    from dirvae.recipe import RECIPES
+
+    assert resolve().latent_recipe() == RECIPES["default"]
+    assert resolve({"recipe": "paper"}).latent_recipe() == RECIPES["paper"]
+    config = resolve({"recipe": "paper"}, {"decoder_input": "scaled", "learn_prior": True})
+    assert config.latent_recipe() == {**RECIPES["paper"], "decoder_input": "scaled", "learn_prior": True}
+    with pytest.raises(DirvaeError, match="--alpha-transform must be one of softplus"):
+        resolve({"alpha_transform": "relu"})
+    with pytest.raises(DirvaeError, match="--recipe"):
+        resolve({"recipe": "fancy"})
+
+
+def test_a_run_saved_before_recipes_resumes_with_the_paper_recipe_and_k64():
+    from dirvae.recipe import RECIPES
+    from dirvae.training.config import legacy_training_options
+
+    old = {"type": "image", "sampler": "igca", "model_size": 64, "batches": 8}
+    config = resolve(legacy_training_options(old))
+    assert config.latent_recipe() == RECIPES["paper"] and config.model_size == 64
+    assert resolve(legacy_training_options({"type": "image"})).model_size == 64
+    new = {"type": "image", "recipe": "default", "decoder_input": "log", "model_size": 10}
+    assert resolve(legacy_training_options(new)).latent_recipe()["decoder_input"] == "log"

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from dirvae.errors import DirvaeError
+from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, RECIPES, SAMPLERS
+from dirvae.training.schedules import KL_SCHEDULES
 
 
 def _audio_size(text: str) -> int:
@@ -38,26 +40,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--iterations", type=int, help="stop after this many optimiser steps")
     add("--batches", type=int, help="batch size, as in the seed (default 32)")
     add("--learning-rate", type=float, help="Adam learning rate (default 1e-3)")
-    add("--model-size", type=int, help="K, components of each simplex (default 64)")
+    add("--model-size", type=int, help="K, components of each simplex (default 10 for the MLP/digits, 64 otherwise)")
     add("--audio-size", type=_audio_size, help="samples per audio window (default 2^16)")
     add("--image-size", type=int, help="images and frames are resized and centre-cropped to this (default 64; 28 on the digits)")
     add("--sample-rate", type=int, help="audio is resampled to this rate (default 16000)")
     add("--grayscale", action="store_const", const=True, help="train on grayscale images")
-    add("--shuffle", action="store_const", const=True, help="shuffle the order of items")
+    add("--shuffle", action="store_const", const=True, help="audio/video: shuffle windows or frames within each file (images shuffle by default)")
+    add("--no-shuffle", dest="shuffle", action="store_const", const=False, help="images: keep the sorted file order")
     add("--shuffle-dir", action="store_const", const=True, help="shuffle the order of files (audio, video)")
     add("--no-gpu", action="store_const", const=True, help="train on the CPU even when a GPU is present")
     add("--load", metavar="RUN", help="resume the run in this directory")
     add("--save-freq", type=float, metavar="SECONDS", help="checkpoint at most this often (default 10; 0 = every step)")
     add("--run-dir", help="where to write this run (default runs/<type><K>-<time>)")
-    add("--sampler", choices=["igca", "implicit"], help="reparameterisation: igca (paper) or implicit (exact)")
+    add("--recipe", choices=list(RECIPES), help="latent recipe preset: default (measured best) or paper (Joo et al.); the five flags below override it")
+    add("--sampler", choices=list(SAMPLERS), help="reparameterisation: implicit (exact; default) or igca (the paper's approximation)")
+    add("--kl-kind", choices=list(KL_KINDS), help="KL term: dirichlet (exact; default) or gamma (the paper's multi-Gamma)")
+    add("--alpha-transform", choices=list(ALPHA_TRANSFORMS), help="how the head's output becomes α (default softplus)")
+    add("--decoder-input", choices=list(DECODER_INPUTS), help="what the decoder sees: scaled K·z (default), simplex z (paper), log K·z")
+    add("--learn-prior", action="store_const", const=True, help="learn the prior's α by gradient (replaces the --prior-burn-in re-estimate)")
     add("--latent", choices=["dirichlet", "gaussian"], help="dirichlet, or gaussian for a baseline")
-    add("--architecture", choices=["auto", "resnet", "mlp", "wave", "melresnet"], help="network family (default by modality)")
-    add("--reconstruction", choices=["auto", "mse", "bernoulli", "gaussian", "stft"], help="decoder likelihood")
+    add("--architecture", choices=["auto", "resblock", "resnet", "mlp", "wave", "melresnet"], help="network family (default by modality)")
+    add("--reconstruction", choices=["auto", "mse", "bernoulli", "gaussian", "logistic", "stft"], help="decoder likelihood")
     add("--prior-alpha", type=float, help="Dirichlet prior concentration (default 0.98)")
     add("--prior-burn-in", type=int, help="steps before the prior is re-estimated by moments (default 10000)")
-    add("--kl-schedule", choices=["cyclical", "constant"], help="KL weight schedule (default cyclical)")
+    add("--kl-schedule", choices=list(KL_SCHEDULES), help="KL weight schedule: cyclical (default), linear warm-up, constant")
     add("--kl-weight", type=float, help="maximum KL weight (default 1)")
     add("--kl-cycle-steps", type=int, help="steps per KL cycle (default a quarter of the run)")
+    add("--kl-warmup-steps", type=int, help="length of the linear warm-up (default: --kl-cycle-steps)")
     add("--seed", type=int, help="random seed (default 0)")
     add("--view", action="store_const", const=True, help="start TensorBoard on localhost and print its URL")
     add("--view-port", type=int, help="TensorBoard port for --view (default 6006)")
@@ -99,7 +108,7 @@ def quiet_lightning() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.training.config import read_config_file, resolve
+    from dirvae.training.config import legacy_training_options, read_config_file, resolve
     from dirvae.training.run import new_run_dir, resume_checkpoint, say, train
 
     quiet_lightning()
@@ -110,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.load)
         resume_from = resume_checkpoint(run_dir)
         saved = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
-        layers.append(saved.get("training", {}))
+        layers.append(legacy_training_options(saved.get("training", {})))
     if args.config:
         layers.append(read_config_file(args.config))
     layers.append(cli)

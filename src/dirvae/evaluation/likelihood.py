@@ -78,13 +78,17 @@ class LikelihoodInfo:
 
 def likelihood_info(model) -> LikelihoodInfo:
     """Classify the model's reconstruction loss (see the module notes)."""
-    from dirvae.losses.reconstruction import BernoulliLoss, GaussianLoss, MSELoss
+    from dirvae.losses.reconstruction import BernoulliLoss, DiscretizedLogisticLoss, GaussianLoss, MSELoss
 
     loss = model.likelihood
     if isinstance(loss, BernoulliLoss):
         return LikelihoodInfo("bernoulli", True, 0.0, "Bernoulli likelihood (a true density on binary data)")
     if isinstance(loss, GaussianLoss):
         return LikelihoodInfo("gaussian", True, 0.0, "Gaussian likelihood with the learned scale (a true density)")
+    if isinstance(loss, DiscretizedLogisticLoss):
+        return LikelihoodInfo(
+            "logistic", True, 0.0, "discretised logistic over 256 levels (a true probability of the 8-bit data)"
+        )
     if isinstance(loss, MSELoss):
         return LikelihoodInfo(
             "mse",

@@ -17,9 +17,11 @@ from typing import Any
 import yaml
 
 from dirvae.errors import DirvaeError
+from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RECIPES, SAMPLERS, resolve_recipe
+from dirvae.training.schedules import KL_SCHEDULES
 
 MODALITIES = ("image", "audio", "video")
-ARCHITECTURES = ("auto", "resnet", "mlp", "wave", "melresnet")
+ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet")
 
 
 @dataclass
@@ -32,18 +34,23 @@ class TrainConfig:
     iterations: int | None = None
     batches: int = 32
     learning_rate: float = 1e-3
-    model_size: int = 64
+    model_size: int | None = None
     audio_size: int = 2**16
     image_size: int | None = None
     sample_rate: int = 16000
     grayscale: bool = False
-    shuffle: bool = False
+    shuffle: bool | None = None
     shuffle_dir: bool = False
     no_gpu: bool = False
     load: str | None = None
     save_freq: float = 10.0
     run_dir: str | None = None
-    sampler: str = "igca"
+    recipe: str = "default"
+    sampler: str | None = None
+    kl_kind: str | None = None
+    alpha_transform: str | None = None
+    decoder_input: str | None = None
+    learn_prior: bool | None = None
     latent: str = "dirichlet"
     architecture: str = "auto"
     reconstruction: str = "auto"
@@ -52,6 +59,7 @@ class TrainConfig:
     kl_schedule: str = "cyclical"
     kl_weight: float = 1.0
     kl_cycle_steps: int | None = None
+    kl_warmup_steps: int | None = None
     clip_norm: float = 1.0
     seed: int = 0
     view: bool = False
@@ -66,6 +74,33 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def shuffles(self) -> bool:
+        """Images shuffle by default: sorted paths put crops of one photo in one batch.
+        Audio windows and video frames keep the seed's file-by-file order unless --shuffle."""
+        return self.shuffle if self.shuffle is not None else self.type == "image"
+
+    def latent_recipe(self) -> dict[str, Any]:
+        """The recipe's five fields, with the named preset filling what no flag set."""
+        return resolve_recipe(
+            self.recipe,
+            sampler=self.sampler,
+            kl_kind=self.kl_kind,
+            alpha_transform=self.alpha_transform,
+            decoder_input=self.decoder_input,
+            learn_prior=self.learn_prior,
+        )
+
+
+def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's training options, read with the meaning they had when it was trained.
+
+    Runs from before recipes existed trained the paper's recipe with K = 64 and
+    saved no recipe fields; they resume with exactly that.
+    """
+    if "recipe" in saved:
+        return dict(saved)
+    return {**{key: value for key, value in LEGACY.items()}, "model_size": 64, **saved, "recipe": "paper"}
 
 
 FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -109,6 +144,10 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
     except TypeError as error:
         raise DirvaeError(f"bad configuration: {error}") from None
     validate(config)
+    try:
+        config.latent_recipe()
+    except ValueError as error:
+        raise DirvaeError(f"bad recipe: {error}") from None
     return config
 
 
@@ -122,11 +161,11 @@ def _positive(name: str, value: float | int | None, *, allow_none: bool = False)
 def validate(config: TrainConfig) -> None:
     if config.type not in MODALITIES:
         raise DirvaeError(f"--type must be one of {', '.join(MODALITIES)}, got {config.type!r}")
-    for name in ("batches", "learning_rate", "model_size", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every"):
+    for name in ("batches", "learning_rate", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every"):
         _positive(name, getattr(config, name))
-    for name in ("epochs", "iterations", "image_size", "kl_cycle_steps"):
+    for name in ("epochs", "iterations", "image_size", "kl_cycle_steps", "kl_warmup_steps", "model_size"):
         _positive(name, getattr(config, name), allow_none=True)
-    if config.model_size < 2:
+    if config.model_size is not None and config.model_size < 2:
         raise DirvaeError("--model-size must be at least 2 (a simplex needs two components)")
     if not isinstance(config.save_freq, (int, float)) or config.save_freq < 0:
         raise DirvaeError(f"--save-freq must be zero or a positive number of seconds, got {config.save_freq!r}")
@@ -137,17 +176,22 @@ def validate(config: TrainConfig) -> None:
     if config.num_workers < 0:
         raise DirvaeError("--num-workers must be zero or more")
     choices = {
-        "sampler": ("igca", "implicit"),
+        "recipe": tuple(RECIPES),
+        "sampler": (None, *SAMPLERS),
+        "kl_kind": (None, *KL_KINDS),
+        "alpha_transform": (None, *ALPHA_TRANSFORMS),
+        "decoder_input": (None, *DECODER_INPUTS),
         "latent": ("dirichlet", "gaussian"),
         "architecture": ARCHITECTURES,
-        "reconstruction": ("auto", "mse", "bernoulli", "gaussian", "stft"),
-        "kl_schedule": ("cyclical", "constant"),
+        "reconstruction": ("auto", "mse", "bernoulli", "gaussian", "logistic", "stft"),
+        "kl_schedule": KL_SCHEDULES,
         "precision": ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"),
     }
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
-            raise DirvaeError(f"--{name.replace('_', '-')} must be one of {', '.join(allowed)}, got {getattr(config, name)!r}")
-    if config.type == "audio" and config.architecture in ("resnet", "mlp"):
+            shown = ", ".join(str(a) for a in allowed if a is not None)
+            raise DirvaeError(f"--{name.replace('_', '-')} must be one of {shown}, got {getattr(config, name)!r}")
+    if config.type == "audio" and config.architecture in ("resblock", "resnet", "mlp"):
         raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses wave or melresnet")
     if config.type in ("image", "video") and config.architecture in ("wave", "melresnet"):
-        raise DirvaeError(f"--architecture {config.architecture} is for audio; {config.type} uses resnet or mlp")
+        raise DirvaeError(f"--architecture {config.architecture} is for audio; {config.type} uses resblock, resnet or mlp")

@@ -21,7 +21,7 @@ from dirvae.training.module import DirichletVAEModule, batch_data
 
 
 class LiveView(L.Callback):
-    def __init__(self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, count: int = 8, sample_rate: int = 16000) -> None:
+    def __init__(self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, count: int = 16, sample_rate: int = 16000) -> None:
         self.run_dir = Path(run_dir)
         self.modality = modality
         self.every_n_steps = every_n_steps

@@ -71,7 +71,10 @@ class DirichletVAEModule(L.LightningModule):
         self.log("train/reconstruction", terms.reconstruction.detach(), **log)
         self.log("train/kl", terms.kl.detach(), **log)
         self.log("train/kl_weight", weight, **log)
-        self.log("train/elbo", terms.elbo.detach(), **log)
+        # With IGCA draws the reconstruction term is taken under an approximation
+        # of q(z|x), so −(reconstruction + KL) bounds nothing: log it under its own name.
+        elbo_name = "train/igca_objective" if self.model.latent_kind == "dirichlet" and self.model.sampler == "igca" else "train/elbo"
+        self.log(elbo_name, terms.elbo.detach(), **log)
         self.log("health/nonfinite_samples", float(terms.nonfinite), **log)
         self.log("health/skipped_files", float(self.skipped_files), **log)
         if self._step_started is not None and now > self._step_started:

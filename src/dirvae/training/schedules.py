@@ -42,9 +42,32 @@ class CyclicalKL:
         return self.max_weight * min(1.0, position / self.ratio)
 
 
-def make_kl_schedule(kind: str, *, weight: float = 1.0, cycle_steps: int = 10_000, ratio: float = 0.5) -> ConstantKL | CyclicalKL:
+@dataclass(frozen=True)
+class LinearWarmupKL:
+    """Bowman et al. 2016: ramp 0 → max once over ``warmup_steps``, then hold (the plain ELBO after)."""
+
+    warmup_steps: int
+    max_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.warmup_steps < 1:
+            raise ValueError("a KL warm-up must last at least one step")
+
+    def __call__(self, step: int) -> float:
+        return self.max_weight * min(1.0, step / self.warmup_steps)
+
+
+KL_SCHEDULES = ("cyclical", "linear", "constant")
+
+
+def make_kl_schedule(
+    kind: str, *, weight: float = 1.0, cycle_steps: int = 10_000, ratio: float = 0.5, warmup_steps: int | None = None
+) -> ConstantKL | CyclicalKL | LinearWarmupKL:
+    """``warmup_steps`` is the linear ramp's length (default: ``cycle_steps``)."""
     if kind == "constant":
         return ConstantKL(weight)
     if kind == "cyclical":
         return CyclicalKL(cycle_steps=cycle_steps, ratio=ratio, max_weight=weight)
-    raise ValueError(f"unknown KL schedule {kind!r}; choose 'cyclical' or 'constant'")
+    if kind == "linear":
+        return LinearWarmupKL(warmup_steps=warmup_steps or cycle_steps, max_weight=weight)
+    raise ValueError(f"unknown KL schedule {kind!r}; choose one of {', '.join(KL_SCHEDULES)}")

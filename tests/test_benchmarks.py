@@ -1,0 +1,33 @@
+"""Smoke runs of the benchmark scripts: they must work, their figures are not asserted here."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+@pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="needs ../shared/data/mnist (real MNIST test digits)")
+def test_ablation_smoke_mode_trains_and_reports_each_variant(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "ablation.py"), "--smoke", "--results", str(tmp_path), "--mnist", str(MNIST)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("default-k50", "gaussian-k10"):
+        result = json.loads((tmp_path / f"{name}-seed0.json").read_text())
+        assert result["epochs"] == 1 and 0 < result["nll"] < 550, name
+        assert f"`{name}`" in done.stdout
+    assert json.loads((tmp_path / "default-k50-seed0.json").read_text())["recipe"]["decoder_input"] == "scaled"
+
+
+def test_ablation_skips_cleanly_without_mnist(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "ablation.py"), "--smoke", "--results", str(tmp_path), "--mnist", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0 and "skipped" in done.stderr
