@@ -66,3 +66,20 @@ def test_a_run_saved_before_recipes_resumes_with_the_paper_recipe_and_k64():
     assert resolve(legacy_training_options({"type": "image"})).model_size == 64
     new = {"type": "image", "recipe": "default", "decoder_input": "log", "model_size": 10}
     assert resolve(legacy_training_options(new)).latent_recipe()["decoder_input"] == "log"
+
+
+def test_cpu_threads_never_oversubscribe(monkeypatch):
+    import torch
+
+    from dirvae.training import run
+
+    small = torch.nn.Linear(10, 10)
+    assert run.cpu_threads(resolve(), small, (1, 28, 28)) == 1
+    assert run.cpu_threads(resolve({"threads": 3}), small, (1, 28, 28)) == 3
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert run.cpu_threads(resolve(), small, (3, 64, 64)) == 1
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert run.cpu_threads(resolve(), small, (3, 64, 64)) == 4
+    with pytest.raises(DirvaeError, match="--threads"):
+        resolve({"threads": 0})
