@@ -83,3 +83,16 @@ def test_cpu_threads_never_oversubscribe(monkeypatch):
     assert run.cpu_threads(resolve(), small, (3, 64, 64)) == 4
     with pytest.raises(DirvaeError, match="--threads"):
         resolve({"threads": 0})
+
+
+def test_config_file_values_take_their_option_types(tmp_path):
+    """YAML 1.1 reads 3e-4 as a string: the README's own example must still work."""
+    path = tmp_path / "options.yaml"
+    path.write_text("learning-rate: 3e-4\nbatches: '64'\nepochs: 2.0\nview: 'no'\ndevices: 1\n")
+    values = read_config_file(path)
+    assert values == {"learning_rate": 3e-4, "batches": 64, "epochs": 2, "view": False, "devices": "1"}
+    assert resolve(values).learning_rate == 3e-4
+    for text, message in (("batches: many\n", "--batches must be a number"), ("epochs: 1.5\n", "whole number"), ("view: maybe\n", "true or false")):
+        path.write_text(text)
+        with pytest.raises(DirvaeError, match=message):
+            read_config_file(path)

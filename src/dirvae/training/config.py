@@ -66,6 +66,7 @@ class TrainConfig:
     view_port: int = 6006
     log_every: int = 50
     num_workers: int = 0
+    threads: int | None = None
     devices: str = "auto"
     num_nodes: int = 1
     strategy: str = "auto"
@@ -124,13 +125,52 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return normalise_keys(values, str(path))
 
 
+FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """A config-file value as its option's type.
+
+    YAML 1.1 reads ``3e-4`` (no dot) as a string, so numeric strings are
+    accepted where a number is expected; anything else of the wrong type is
+    one clear error, not a traceback later.
+    """
+    kind = FIELD_TYPES[name]
+    flag = "--" + name.replace("_", "-")
+    if value is None or kind.startswith("dict"):
+        return value
+    if kind.startswith("bool"):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "false", "no", "off"):
+            return value.strip().lower() in ("true", "yes", "on")
+        raise DirvaeError(f"{source}: {flag} must be true or false, got {value!r}")
+    if kind.startswith(("int", "float")):
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip().replace("^", "**")) if "**" not in value and "^" not in value else None
+            except ValueError:
+                number = None
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise DirvaeError(f"{source}: {flag} must be a number, got {value!r}")
+        if kind.startswith("int"):
+            if not float(number).is_integer():
+                raise DirvaeError(f"{source}: {flag} must be a whole number, got {value!r}")
+            return int(number)
+        return float(number)
+    if kind.startswith("str") and not isinstance(value, str):
+        return str(value)
+    return value
+
+
 def normalise_keys(values: dict[str, Any], source: str) -> dict[str, Any]:
     result = {}
     for key, value in values.items():
         name = str(key).replace("-", "_")
         if name not in FIELD_NAMES:
             raise DirvaeError(f"{source}: unknown option {key!r}")
-        result[name] = value
+        result[name] = _coerce(name, value, source)
     return result
 
 
@@ -173,6 +213,7 @@ def validate(config: TrainConfig) -> None:
         raise DirvaeError(f"--prior-alpha must be positive, got {config.prior_alpha!r}")
     if config.prior_burn_in is not None and config.prior_burn_in < 0:
         raise DirvaeError("--prior-burn-in must be zero or more steps")
+    _positive("threads", config.threads, allow_none=True)
     if config.num_workers < 0:
         raise DirvaeError("--num-workers must be zero or more")
     choices = {
