@@ -221,14 +221,9 @@ def draw_plot(found: dict[str, list[dict]], path: Path) -> Path | None:
 
 
 def write_report(section: str, path: Path) -> None:
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Recipe ablation on mnist10k\n\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
+    from common import write_marked_section
+
+    write_marked_section(path, section, BEGIN, END, "Recipe ablation on mnist10k")
 
 
 # ----------------------------------------------------------------------- main

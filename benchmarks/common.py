@@ -33,3 +33,21 @@ def interleaved_timings(functions: dict[str, Callable[[], None]], repeats: int, 
                 fn()
             samples[name].append((time.perf_counter() - start) / repeats)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def write_marked_section(path, section: str, begin: str, end: str, title: str) -> None:
+    """Replace the text between ``begin`` and ``end`` in ``path`` (or create it), keeping the prose around it."""
+    from pathlib import Path
+
+    path = Path(path)
+    block = f"{begin}\n{section}\n{end}"
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            path.write_text(head + block + rest.split(end, 1)[1], encoding="utf-8")
+            return
+        path.write_text(text.rstrip() + "\n\n" + block + "\n", encoding="utf-8")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# {title}\n\n{block}\n", encoding="utf-8")

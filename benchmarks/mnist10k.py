@@ -357,18 +357,9 @@ def table(results: list[dict], seeds: list[int], samples: int) -> str:
 
 def write_results(path: Path, section: str) -> None:
     """Replace the marked section of ``path`` (or create the file), keeping the text around it."""
-    block = f"{BEGIN}\n{section}\n{END}"
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1]
-            path.write_text(head + block + tail, encoding="utf-8")
-            return
-        path.write_text(text.rstrip() + "\n\n" + block + "\n", encoding="utf-8")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# mnist10k benchmark\n\n{block}\n", encoding="utf-8")
+    from common import write_marked_section
+
+    write_marked_section(path, section, BEGIN, END, "mnist10k benchmark")
 
 
 def worker_command(args: argparse.Namespace, model: str, seed: int) -> list[str]:

@@ -1,3 +1,4 @@
+import json
 import pickle
 
 import pytest
@@ -65,3 +66,50 @@ def test_not_a_run_truncated_and_mismatched_weights_are_run_errors(tmp_path):
     (tmp_path / "config.json").write_text(config)
     with pytest.raises(RunError, match="do not match"):
         DirichletVAE.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("reconstruction", ["gaussian", "logistic"])
+def test_resblock_runs_with_a_per_channel_likelihood_round_trip(tmp_path, reconstruction):
+    from dirvae.builders import build_model
+
+    config = {
+        "modality": "image",
+        "architecture": {"name": "resblock", "options": {"image_size": [10, 14], "in_channels": 3, "model_size": 4, "widths": [4, 8]}},
+        "model": {"model_size": 4, "reconstruction": reconstruction, "reconstruction_options": {"channels": 3, "gain": 16.0}},
+    }
+    torch.manual_seed(0)
+    model = build_model(config)
+    x = torch.rand(2, 3, 10, 14)
+    model(x)
+    with torch.no_grad():
+        model.likelihood.log_scale.copy_(torch.tensor([-0.1, -0.2, -0.3]))
+    save_pretrained(model.eval(), tmp_path, config)
+    saved = json.loads((tmp_path / "config.json").read_text())["model"]
+    assert saved["reconstruction"] == reconstruction and saved["reconstruction_options"]["channels"] == 3
+    loaded = DirichletVAE.from_pretrained(tmp_path)
+    assert type(loaded.likelihood) is type(model.likelihood) and loaded.likelihood.gain == 16.0
+    torch.testing.assert_close(loaded.likelihood.scale_log(), torch.tensor([-1.6, -3.2, -4.8]))
+    posterior = loaded.encode(x)
+    output = torch.rand(2, 3, 10, 14)
+    torch.testing.assert_close(loaded.likelihood(output, x), model.likelihood(output, x))
+    torch.testing.assert_close(loaded.decode(posterior.mean), model.decode(model.encode(x).mean))
+
+
+def test_a_gaussian_run_saved_without_loss_options_keeps_one_slow_scale(tmp_path):
+    config = {
+        "modality": "image",
+        "architecture": {"name": "mlp", "options": {"input_shape": [1, 8, 8], "model_size": 6, "hidden": [16, 16]}},
+        "model": {"model_size": 6, "reconstruction": "gaussian"},
+    }
+    from dirvae.builders import build_model
+
+    model = build_model(config)
+    model(torch.rand(2, 1, 8, 8))
+    save_pretrained(model, tmp_path, config)
+    # Drop what this version adds: a run written before loss options existed.
+    path = tmp_path / "config.json"
+    old = json.loads(path.read_text())
+    old["model"].pop("reconstruction_options")
+    path.write_text(json.dumps(old))
+    loaded = DirichletVAE.from_pretrained(tmp_path)
+    assert loaded.likelihood.log_scale.shape == () and loaded.likelihood.gain == 1.0

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from dirvae.losses.reconstruction import make_reconstruction_loss
 from dirvae.model import DirichletVAE
 from dirvae.recipe import LEGACY
 
@@ -19,6 +20,12 @@ def _resnet(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
     from dirvae.nets.image import resnet_autoencoder
 
     return resnet_autoencoder(**options)
+
+
+def _resblock(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
+    from dirvae.nets.image import resblock_autoencoder
+
+    return resblock_autoencoder(**options)
 
 
 def _mlp(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
@@ -41,6 +48,7 @@ def _melresnet(options: dict[str, Any]) -> tuple[nn.Module, nn.Module]:
 
 ARCHITECTURES: dict[str, Callable[[dict[str, Any]], tuple[nn.Module, nn.Module]]] = {
     "resnet": _resnet,
+    "resblock": _resblock,
     "mlp": _mlp,
     "wave": _wave,
     "melresnet": _melresnet,
@@ -63,6 +71,10 @@ def build_model(
         architecture = config["architecture"]
         encoder, decoder = build_networks(architecture["name"], architecture.get("options", {}))
     latent_shape = options.pop("latent_shape", None)
+    # A loss's options (e.g. one learned scale per channel); a run saved without them used the defaults.
+    loss_options = options.pop("reconstruction_options", None) or {}
+    if isinstance(options.get("reconstruction"), str) and loss_options:
+        options["reconstruction"] = make_reconstruction_loss(options["reconstruction"], **loss_options)
     return DirichletVAE(
         encoder,
         decoder,

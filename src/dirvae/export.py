@@ -41,6 +41,7 @@ def model_options(model: DirichletVAE) -> dict[str, Any]:
         **model.recipe,
         "latent": model.latent_kind,
         "reconstruction": name,
+        "reconstruction_options": reconstruction.config_options() if hasattr(reconstruction, "config_options") else {},
         "alpha_floor": model.alpha_floor,
         "prior_burn_in": model.prior_burn_in,
         "latent_shape": list(model.latent_shape) if model.latent_shape is not None else None,

@@ -44,6 +44,22 @@ def test_image_folder_with_resblock(workdir):
     assert config["data"]["item_shape"] == [3, 16, 16]
 
 
+def test_an_image_run_from_before_resblock_resumes_with_its_resnet_and_bernoulli(workdir):
+    write_images(workdir / "pics", n=8, size=20)
+    args = ["--data", "pics", "--image-size", "16", "--batches", "4", "--epochs", "5", "--run-dir", "old", *FAST]
+    run_cli("train", *args, "--iterations", "2", "--architecture", "resnet", "--reconstruction", "bernoulli", cwd=workdir, check=0)
+    # What dirvae wrote before issue 10: "auto" in the training options, no loss options.
+    path = workdir / "old" / "config.json"
+    config = json.loads(path.read_text())
+    config["training"].update(architecture="auto", reconstruction="auto")
+    config["model"].pop("reconstruction_options")
+    path.write_text(json.dumps(config))
+    run_cli("train", "--load", "old", "--iterations", "4", cwd=workdir, check=0)
+    resumed = json.loads(path.read_text())
+    assert resumed["progress"]["global_step"] == 4
+    assert resumed["architecture"]["name"] == "resnet" and resumed["model"]["reconstruction"] == "bernoulli"
+
+
 def test_audio_folder(workdir):
     write_audio(workdir / "sounds")
     run_cli(
@@ -110,7 +126,8 @@ def test_sigkill_then_resume_continues_the_step_count(workdir):
     assert not torch.equal(load_file(workdir / "run" / "model.safetensors")["prior_alpha"], prior_before) or killed_at <= 3
 
 
-def test_ctrl_c_saves_before_exiting(workdir):
+@pytest.mark.parametrize("sent, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_save_before_exiting(workdir, sent, code):
     command = [sys.executable, "-m", "dirvae", "train", "--iterations", "100000", "--run-dir", "run", "--save-freq", "3600", "--model-size", "4"]
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = workdir / "run" / "tensorboard"
@@ -118,9 +135,9 @@ def test_ctrl_c_saves_before_exiting(workdir):
     while time.time() < deadline and not list(log.glob("events.*")):
         time.sleep(0.2)
     time.sleep(3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sent)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "resume with" in stderr
     assert (workdir / "run" / "checkpoints" / "last.ckpt").is_file()
     assert torch.load(workdir / "run" / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] > 0

@@ -2,7 +2,7 @@
 
 Each modality is trained once per test session, all four at the same time
 (a few steps, K = 4, tiny items): digits (MLP, one simplex), RGB images at
-36 px (ResNet, a 2×2 field of simplices), audio windows of 2048 samples at
+14 px (the resblock nets, a 2×2 field of simplices), audio windows of 2048 samples at
 8 kHz (a field of 8 along time) and video frames at 16 px.  Test modules
 import the fixtures below; the work is cached here, in this module, so it
 happens once however many modules use it.
@@ -28,7 +28,7 @@ import pytest
 from tests.cli.fixtures import write_audio, write_images, write_video
 
 K = 4
-IMAGE_SIZE = 36  # ceil(36 / 2**5) = 2: the ResNet's latent is a 2×2 field
+IMAGE_SIZE = 14  # 14 → 7 → 4 → 2: the resblock nets' latent is a 2×2 field
 VIDEO_SIZE = 16
 AUDIO_SIZE = 2048
 SAMPLE_RATE = 8000

@@ -109,7 +109,7 @@ def dirichlet_multinomial(prior, extra=0.0):
     k = prior.shape[0]
     decoder = nn.Identity()
     decoder.in_channels = k
-    model = DirichletVAE(CountsToAlpha(prior, extra), decoder, k, prior_alpha=prior, reconstruction=CallableLoss(_categorical_nll))
+    model = DirichletVAE(CountsToAlpha(prior, extra), decoder, k, prior_alpha=prior, reconstruction=CallableLoss(_categorical_nll), decoder_input="simplex")  # the decoder reads z as probabilities
     return model.eval()
 
 

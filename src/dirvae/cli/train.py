@@ -72,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--view-port", type=int, help="TensorBoard port for --view (default 6006)")
     add("--log-every", type=int, help="render reconstructions every N steps (default 50)")
     add("--num-workers", type=int, help="data-loading worker processes (default 0)")
+    add("--threads", type=int, help="torch CPU threads (default: 1 for small models or a busy machine, else the idle cores)")
     add("--devices", help="devices per node for Lightning (default auto)")
     add("--num-nodes", type=int, help="nodes for DDP (default 1)")
     add("--strategy", help="Lightning strategy, e.g. ddp (default auto)")
@@ -109,7 +110,7 @@ def quiet_lightning() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dirvae.training.config import legacy_training_options, read_config_file, resolve
-    from dirvae.training.run import new_run_dir, resume_checkpoint, say, train
+    from dirvae.training.run import Terminated, new_run_dir, resume_checkpoint, say, train
 
     quiet_lightning()
     layers: list[dict] = []
@@ -136,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
             say(f"resuming {run_dir} from {resume_from}")
         try:
             result = train(config, run_dir, resume_from=resume_from)
-        except KeyboardInterrupt:
-            say(f"interrupted: checkpoint saved; resume with: dirvae train --load {run_dir}")
-            return 130
+        except KeyboardInterrupt as stop:
+            what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+            say(f"{what}: checkpoint saved; resume with: dirvae train --load {run_dir}")
+            return 143 if isinstance(stop, Terminated) else 130
         say(
             f"done: {result.global_step} steps, {result.samples_per_second:,.0f} samples/s; "
             f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "

@@ -87,6 +87,8 @@ class MultiResolutionSTFTLoss(ReconstructionLoss):
     under autocast (half-precision FFT power and logs are too coarse).
     """
 
+    config_name = "stft"
+
     def __init__(
         self,
         fft_sizes: Sequence[int] = (2048, 1024, 512, 256, 128, 64),

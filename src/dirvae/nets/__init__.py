@@ -7,7 +7,14 @@ raw output of exactly the data's shape and exposes ``in_channels`` (F').  The
 """
 
 from dirvae.nets.audio import WaveDecoder, WaveEncoder, wave_autoencoder
-from dirvae.nets.image import ResNetDecoder, ResNetEncoder, resnet_autoencoder
+from dirvae.nets.image import (
+    ResBlockDecoder,
+    ResBlockEncoder,
+    ResNetDecoder,
+    ResNetEncoder,
+    resblock_autoencoder,
+    resnet_autoencoder,
+)
 from dirvae.nets.melresnet import LogMelSpectrogram, MelResNetEncoder, mel_filterbank
 from dirvae.nets.mlp import MLPDecoder, MLPEncoder, mlp_autoencoder
 
@@ -16,12 +23,15 @@ __all__ = [
     "MLPDecoder",
     "MLPEncoder",
     "MelResNetEncoder",
+    "ResBlockDecoder",
+    "ResBlockEncoder",
     "ResNetDecoder",
     "ResNetEncoder",
     "WaveDecoder",
     "WaveEncoder",
     "mel_filterbank",
     "mlp_autoencoder",
+    "resblock_autoencoder",
     "resnet_autoencoder",
     "wave_autoencoder",
 ]

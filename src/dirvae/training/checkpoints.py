@@ -48,6 +48,7 @@ class RunExport(L.Callback):
         self.run_dir = Path(run_dir)
         self.config = config
         self.interrupted = False
+        self.terminated = False
 
     def export(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
@@ -61,4 +62,5 @@ class RunExport(L.Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if isinstance(exception, KeyboardInterrupt) and trainer.world_size == 1:
             self.interrupted = True
+            self.terminated = type(exception).__name__ == "Terminated"  # SIGTERM (training.run.Terminated)
             trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)

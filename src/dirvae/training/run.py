@@ -9,20 +9,56 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
 from dirvae.builders import build_model
 from dirvae.errors import DataError, DirvaeError
+from dirvae.losses.reconstruction import SCALE_GAIN
 from dirvae.training.config import TrainConfig
 
 DEFAULT_DIGITS_EPOCHS = 30
 DEFAULT_IMAGE_SIZE = {"image": 64, "video": 64, "digits": 28}
+DEFAULT_MODEL_SIZE = {"mlp": 20, "resnet": 64, "resblock": 16, "wave": 64, "melresnet": 64}
+"""K per architecture when --model-size is not given.  The MLP's comes from the
+mnist10k K sweep (BENCHMARKS.md): a Dirichlet posterior pays for precision in
+every one of its K−1 directions, so a small K wins on digits."""
+RESBLOCK_OPTIONS = {"widths": [16, 32, 64], "blocks": 1}
+IMAGE_RECONSTRUCTION = "gaussian"
+"""The image/video defaults (not the digits'), measured by benchmarks/photos.py."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, schedulers, container stop), sent down Ctrl-C's save-then-exit path."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def sigterm_saves() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while training (main thread only).
+
+    Lightning composes this with its own SIGTERM notifier, whose flag it reads
+    only at the end of an epoch; raising here saves within one step.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -79,33 +115,56 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
 
 
 # ---------------------------------------------------------------------- model
+def architecture_name(config: TrainConfig, source: str) -> str:
+    if config.architecture != "auto":
+        return config.architecture
+    return {"image": "mlp" if source == "digits" else "resblock", "video": "resblock", "audio": "wave"}[config.type]
+
+
+def uses_digits(config: TrainConfig) -> bool:
+    """Whether ``dirvae train`` falls back to the embedded digits (see :func:`open_dataset`)."""
+    return config.data is None and config.type == "image" and not _has_files(Path("data") / config.type)
+
+
+def model_size(config: TrainConfig, source: str | None = None) -> int:
+    """K: the flag, or the architecture's measured default."""
+    if config.model_size is not None:
+        return config.model_size
+    source = source if source is not None else ("digits" if uses_digits(config) else "folder")
+    return DEFAULT_MODEL_SIZE[architecture_name(config, source)]
+
+
 def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) -> dict[str, Any]:
     """The JSON that rebuilds this model: architecture, model and data options."""
-    architecture = config.architecture
-    if architecture == "auto":
-        architecture = {"image": "mlp" if source == "digits" else "resnet", "video": "resnet", "audio": "wave"}[config.type]
-    k = config.model_size
+    architecture = architecture_name(config, source)
+    k = model_size(config, source)
     if architecture == "mlp":
         options: dict[str, Any] = {"input_shape": list(item_shape), "model_size": k, "hidden": [500, 500]}
     elif architecture == "resnet":
         options = {"image_size": list(item_shape[1:]), "in_channels": item_shape[0], "model_size": k}
+    elif architecture == "resblock":
+        options = {"image_size": list(item_shape[1:]), "in_channels": item_shape[0], "model_size": k, **RESBLOCK_OPTIONS}
     elif architecture == "wave":
         options = {"sample_size": item_shape[-1], "channels": item_shape[0], "model_size": k}
     else:
         options = {"sample_size": item_shape[-1], "channels": item_shape[0], "model_size": k, "sample_rate": config.sample_rate}
     reconstruction = config.reconstruction
     if reconstruction == "auto":
-        reconstruction = "stft" if config.type == "audio" else "bernoulli"
+        reconstruction = "stft" if config.type == "audio" else "bernoulli" if source == "digits" else IMAGE_RECONSTRUCTION
+    # One learned scale per channel, moved SCALE_GAIN times faster than a weight (see losses.reconstruction).
+    loss_options = {"channels": item_shape[0], "gain": SCALE_GAIN} if reconstruction in ("gaussian", "logistic") else {}
     return {
         "modality": config.type,
         "architecture": {"name": architecture, "options": options},
         "model": {
             "model_size": k,
-            "sampler": config.sampler,
+            **config.latent_recipe(),
             "latent": config.latent,
             "prior_alpha": config.prior_alpha,
             "reconstruction": reconstruction,
-            "prior_burn_in": config.prior_burn_in,
+            "reconstruction_options": loss_options,
+            # A learned prior replaces the moment re-estimate.
+            "prior_burn_in": None if config.latent_recipe()["learn_prior"] else config.prior_burn_in,
         },
         "data": {
             "source": source,
@@ -116,6 +175,27 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
             "sample_size": item_shape[-1] if config.type == "audio" else None,
         },
     }
+
+
+def keep_saved_networks(run_config: dict[str, Any], run_dir: Path) -> None:
+    """A resumed run keeps the networks and likelihood it was saved with, whatever today's defaults.
+
+    ``--architecture auto`` and ``--reconstruction auto`` resolve to today's
+    defaults (the seed's ResNet and Bernoulli before issue 10); a run records
+    what they resolved to, and a loss saved without options used the defaults.
+    """
+    import json
+
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if "architecture" in saved:
+        run_config["architecture"] = saved["architecture"]
+    model = saved.get("model", {})
+    if "reconstruction" in model:
+        run_config["model"]["reconstruction"] = model["reconstruction"]
+        run_config["model"]["reconstruction_options"] = model.get("reconstruction_options") or {}
 
 
 def build_for_training(run_config: dict[str, Any], item_shape: tuple[int, ...]):
@@ -129,6 +209,32 @@ def build_for_training(run_config: dict[str, Any], item_shape: tuple[int, ...]):
 
 
 # -------------------------------------------------------------------- trainer
+SMALL_MODEL_PARAMETERS = 5_000_000
+SMALL_ITEM_VALUES = 4096
+"""Below both (the digits MLP), a CPU step is dominated by dispatch, and a second thread only spin-waits."""
+
+
+def cpu_threads(config: TrainConfig, model: torch.nn.Module, item_shape: tuple[int, ...]) -> int:
+    """Torch intra-op threads for CPU training: ``--threads``, or a choice that cannot oversubscribe.
+
+    Torch's threads spin-wait for each other; when another process holds a
+    core they wait for a whole scheduler slice per operation, and one measured
+    run fell from 9,115 to 295 samples/s.  So small models get one thread, and
+    larger ones only the cores that the load average says are idle.
+    """
+    if config.threads:
+        return config.threads
+    cores = os.cpu_count() or 1
+    small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS and math.prod(item_shape) <= SMALL_ITEM_VALUES
+    if small:
+        return 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
 def batch_data_size(batch: Any) -> int:
     from dirvae.training.module import batch_data
 
@@ -157,7 +263,7 @@ def new_run_dir(config: TrainConfig) -> Path:
     if config.run_dir:
         return Path(config.run_dir)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{config.type}{config.model_size}-{stamp}"
+    base = Path("runs") / f"{config.type}{model_size(config)}-{stamp}"
     candidate, n = base, 1
     while candidate.exists():
         n += 1
@@ -190,18 +296,22 @@ def train(
     dataset, source = open_dataset(config)
     item_shape = tuple(dataset.item_shape)
     run_config = model_config(config, item_shape, source)
-    run_config["training"] = config.to_dict()
+    if resume_from is not None:
+        keep_saved_networks(run_config, run_dir)
+    run_config["training"] = {**config.to_dict(), **config.latent_recipe(), "model_size": run_config["model"]["model_size"]}
     model = build_for_training(run_config, item_shape)
+    if accelerator == "cpu":
+        torch.set_num_threads(cpu_threads(config, model, item_shape))
 
     sampler = None
     if hasattr(dataset, "groups"):
         # Audio windows and video frames keep the seed's order: file by file,
         # --shuffle within a file, --shuffle-dir across files.
-        sampler = GroupedSampler(dataset.groups(), config.shuffle, config.shuffle_dir, config.seed)
+        sampler = GroupedSampler(dataset.groups(), config.shuffles(), config.shuffle_dir, config.seed)
     loader = make_loader(
         dataset,
         config.batches,
-        shuffle=config.shuffle,
+        shuffle=config.shuffles(),
         sampler=sampler,
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
@@ -212,7 +322,9 @@ def train(
     steps_per_epoch = max(1, len(loader))
     total_steps = min(config.iterations or math.inf, epochs * steps_per_epoch)
     cycle = config.kl_cycle_steps or max(1, int(total_steps) // 4)
-    schedule = make_kl_schedule(config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle)
+    schedule = make_kl_schedule(
+        config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle, warmup_steps=config.kl_warmup_steps
+    )
     module = DirichletVAEModule(model, learning_rate=config.learning_rate, kl_schedule=schedule)
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -246,15 +358,16 @@ def train(
     if resume_from is not None:
         start_step = int(torch.load(resume_from, map_location="cpu", weights_only=True).get("global_step", 0))
     try:
-        trainer.fit(module, loader, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
+        with sigterm_saves():
+            trainer.fit(module, loader, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
     except SystemExit:
-        # Lightning turns Ctrl-C into on_exception (which saved) and then exit(1).
+        # Lightning turns Ctrl-C (and our SIGTERM) into on_exception (which saved) and then exit(1).
         if export.interrupted:
-            raise KeyboardInterrupt from None
+            raise (Terminated() if export.terminated else KeyboardInterrupt()) from None
         raise
     elapsed = time.perf_counter() - started
     if export.interrupted:
-        raise KeyboardInterrupt
+        raise Terminated() if export.terminated else KeyboardInterrupt()
     trainer.save_checkpoint(last_checkpoint(run_dir), weights_only=False)
     steps_done = max(0, trainer.global_step - start_step)
     return RunResult(

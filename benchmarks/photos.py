@@ -1,0 +1,343 @@
+"""The photo benchmark (issue 10): DirVAE and a Gaussian VAE on 64×64 crops of real photographs.
+
+    .venv/bin/python benchmarks/photos.py                              # budgets 2, 5, 10 minutes (wall clock)
+    .venv/bin/python benchmarks/photos.py --budget-minutes 1 --threads 1 --no-write   # quick check
+
+Data: the colour photographs that ship inside installed packages, read from
+their files with Pillow: scikit-learn's two ``load_sample_images()`` photos
+(china, flower) and, when scikit-image is installed, its colour photographs
+(astronaut, chelsea, coffee, rocket, motorcycle, hubble deep field, retina,
+ihc).  A source that is absent is skipped with a message.  Each photo is
+taken at up to three scales (shorter side as is, halved, quartered, while
+≥ 64) and cut into 64×64 crops: stride 32 for training photos, stride 64
+(no overlap) for held-out ones.  The split is by whole photo: the held-out
+photos (china and chelsea; china alone without scikit-image, flower then
+being the only training photo) are never seen in training.  Crops are 8-bit
+(quantised to k/255), as a decoded JPEG or PNG would be.
+
+Models: ``DirichletVAE`` (the library's default latent recipe) and the same
+wrapper with ``latent="gaussian"``, around identical networks (``--architecture``,
+default the library's image default) and the same likelihood
+(``--reconstruction``).  Training: a plain loop on in-memory tensors
+(``model.loss`` → backward → sanitise+clip → Adam, the calls the Lightning
+module makes), batch 32, ``make_optimizer`` (Adam 1e-3), KL weight 1 (the plain
+ELBO), random horizontal flips, until the budget is spent.  ``--clock wall``
+(default) counts wall-clock seconds; ``--clock cpu`` counts this process's CPU
+seconds, which keeps comparisons fair on a machine shared with other work.
+
+Metrics on the held-out crops: PSNR of the reconstruction (decoded posterior
+mean, the likelihood's ``mean``), from the MSE pooled over every held-out
+pixel; the same for the per-image mean-colour baseline (each crop painted its
+own mean colour); "colour PSNR", the PSNR between each reconstruction's mean
+colour and its input's (are the colours right: greying shows here first); −ELBO in nats per image (one posterior draw per crop, the
+model's KL) and, for the discretised logistic, bits per dimension; training
+images per second.  A PNG grid (held-out inputs on odd rows, reconstructions
+below) goes to benchmarks/results/photos-grid.png and the table to
+benchmarks/results/photos.md (rewritten between markers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+RESULTS = HERE / "results" / "photos.md"
+GRID = HERE / "results" / "photos-grid.png"
+BEGIN, END = "<!-- photos:begin (written by benchmarks/photos.py) -->", "<!-- photos:end -->"
+CROP = 64
+HELD_OUT = ("china", "chelsea")
+SKIMAGE_PHOTOS = {
+    "astronaut": "astronaut.png",
+    "chelsea": "chelsea.png",
+    "coffee": "coffee.png",
+    "rocket": "rocket.jpg",
+    "motorcycle": "motorcycle_left.png",
+    "hubble": "hubble_deep_field.jpg",
+    "retina": "retina.jpg",
+    "ihc": "ihc.png",
+}
+
+
+# ---------------------------------------------------------------------- data
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def photo_files() -> dict[str, Path]:
+    """Name → file of every colour photograph found in installed packages."""
+    found: dict[str, Path] = {}
+    sklearn = _package_dir("sklearn")
+    if sklearn is not None:
+        for name in ("china", "flower"):
+            path = sklearn / "datasets" / "images" / f"{name}.jpg"
+            if path.is_file():
+                found[name] = path
+    else:
+        print("photos: scikit-learn is not installed: no china/flower photos", file=sys.stderr)
+    skimage = _package_dir("skimage")
+    if skimage is not None:
+        for name, file in SKIMAGE_PHOTOS.items():
+            path = skimage / "data" / file
+            if path.is_file():
+                found[name] = path
+    else:
+        print("photos: scikit-image is not installed: only scikit-learn's two photos (pip install scikit-image for 8 more)", file=sys.stderr)
+    return found
+
+
+def crops(path: Path, stride: int, size: int = CROP, scales: int = 3) -> np.ndarray:
+    """``[N, 3, size, size]`` uint8 crops of one photo at up to ``scales`` scales."""
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        out = []
+        for level in range(scales):
+            width, height = image.width >> level, image.height >> level
+            if min(width, height) < size:
+                break
+            scaled = image if level == 0 else image.resize((width, height), Image.Resampling.LANCZOS)
+            pixels = np.asarray(scaled)
+            for top in range(0, height - size + 1, stride):
+                for left in range(0, width - size + 1, stride):
+                    out.append(pixels[top : top + size, left : left + size].transpose(2, 0, 1))
+    return np.stack(out)
+
+
+def load_photos(held_out: tuple[str, ...] = HELD_OUT) -> tuple[torch.Tensor, torch.Tensor, list[str], list[str]]:
+    """(train crops, held-out crops, train photo names, held-out photo names), floats k/255."""
+    files = photo_files()
+    if len(files) < 2:
+        raise SystemExit("photos: need at least two photographs (scikit-learn's sample images); none found")
+    test_names = [name for name in held_out if name in files]
+    train_names = [name for name in files if name not in test_names]
+    if not train_names:  # scikit-learn only: china held out, flower trained on
+        train_names, test_names = ["flower"], ["china"]
+    train = np.concatenate([crops(files[name], stride=CROP // 2) for name in train_names])
+    test = np.concatenate([crops(files[name], stride=CROP) for name in test_names])
+    to_float = lambda a: torch.from_numpy(a.astype(np.float32) / 255.0)  # noqa: E731
+    return to_float(train), to_float(test), train_names, test_names
+
+
+# ------------------------------------------------------------------- metrics
+def psnr(mse: float) -> float:
+    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def mean_colour_psnr(images: torch.Tensor) -> float:
+    """PSNR of painting each image its own mean colour (pooled MSE over all pixels)."""
+    means = images.mean(dim=(2, 3), keepdim=True)
+    return psnr(float(((images - means) ** 2).mean()))
+
+
+@torch.no_grad()
+def evaluate(model, images: torch.Tensor, batch: int = 64) -> dict:
+    """Held-out PSNR (decoded posterior mean), −ELBO per image (nats), bits/dim."""
+    model.eval()
+    squared, recon, kl, outputs = 0.0, 0.0, 0.0, []
+    for start in range(0, images.shape[0], batch):
+        x = images[start : start + batch]
+        reconstruction = model.decode(model.encode(x).mean).clamp(0, 1)
+        outputs.append(reconstruction)
+        squared += float(((reconstruction - x) ** 2).sum())
+        terms = model.loss(x)
+        recon += float(terms.reconstruction) * x.shape[0]
+        kl += float(terms.kl) * x.shape[0]
+    model.train()
+    n, dims = images.shape[0], images[0].numel()
+    neg_elbo = (recon + kl) / n
+    reconstructions = torch.cat(outputs)
+    colour_error = float(((reconstructions.mean(dim=(2, 3)) - images.mean(dim=(2, 3))) ** 2).mean())
+    return {
+        "psnr": psnr(squared / (n * dims)),
+        "colour_psnr": psnr(colour_error),
+        "neg_elbo": neg_elbo,
+        "kl": kl / n,
+        "bits_per_dim": neg_elbo / (dims * math.log(2)),
+        "reconstructions": reconstructions,
+    }
+
+
+# ------------------------------------------------------------------ training
+def build(latent: str, architecture: str, reconstruction: str, model_size: int | None, options: dict | None = None):
+    """The model ``dirvae train`` would build for 64×64 RGB images, with ``latent``."""
+    from dirvae.training.config import resolve
+    from dirvae.training.run import build_for_training, model_config
+
+    flags = {"type": "image", "data": "photos", "latent": latent, "architecture": architecture, "reconstruction": reconstruction}
+    if model_size is not None:
+        flags["model_size"] = model_size
+    config = model_config(resolve(flags), (3, CROP, CROP), "folder")
+    config["architecture"]["options"].update(options or {})
+    return build_for_training(config, (3, CROP, CROP)), config
+
+
+def train(model, images: torch.Tensor, budget_s: float, clock: str, batch: int = 32, seed: int = 0, lr: float = 1e-3) -> dict:
+    """Train until ``budget_s`` seconds of ``clock`` are spent; returns images seen and the rate."""
+    from dirvae import GradientSanitizer, make_optimizer
+
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = make_optimizer(model.parameters(), lr)
+    sanitizer = GradientSanitizer(max_norm=1.0)
+    model.train()
+    seen, steps, start, wall_start = 0, 0, now(), time.perf_counter()
+    cpu_start = time.process_time()
+    while now() - start < budget_s:
+        order = torch.randperm(images.shape[0], generator=generator)
+        for first in range(0, len(order) - batch + 1, batch):
+            x = images[order[first : first + batch]]
+            flip = torch.rand(x.shape[0], generator=generator) < 0.5
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+            terms = model.loss(x)
+            optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            sanitizer(model.parameters())
+            optimizer.step()
+            seen += x.shape[0]
+            steps += 1
+            if now() - start >= budget_s:
+                break
+    wall = time.perf_counter() - wall_start
+    return {"images": seen, "steps": steps, "wall_s": wall, "cpu_s": time.process_time() - cpu_start, "images_per_s": seen / wall}
+
+
+# ------------------------------------------------------------------- results
+def table(rows: list[dict], baseline: float, discrete: bool) -> str:
+    """``discrete``: the likelihood is a probability of the 8-bit data, so bits/dim mean something."""
+    lines = [
+        "| budget | model | held-out PSNR (dB) | vs mean colour | colour PSNR (dB) | −ELBO (nats/image) | bits/dim | KL (nats/image) | images/s | images seen |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        bits = f"{row['bits_per_dim']:.3f}" if discrete else "—"
+        lines.append(
+            f"| {row['budget']} | {row['label']} | {row['psnr']:.2f} | {row['psnr'] - baseline:+.2f} | {row['colour_psnr']:.1f} | {row['neg_elbo']:,.0f} | "
+            f"{bits} | {row['kl']:,.0f} | {row['images_per_s']:.1f} | {row['images']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def write_results(path: Path, section: str) -> None:
+    """Replace the marked section of ``path`` (or create the file), keeping the text around it."""
+    from common import write_marked_section
+
+    write_marked_section(path, section, BEGIN, END, "Photo benchmark (issue 10)")
+
+
+def save_grid(inputs: torch.Tensor, reconstructions: dict[str, torch.Tensor], path: Path, n: int = 12) -> None:
+    """Rows: held-out inputs, then each model's reconstructions of them."""
+    from dirvae.media import make_grid, save_png
+
+    picks = torch.linspace(0, inputs.shape[0] - 1, n).round().long()
+    rows = [inputs[picks]] + [images[picks] for images in reconstructions.values()]
+    save_png(make_grid(torch.cat(rows), columns=n), path)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget-minutes", type=float, nargs="+", default=[2.0, 5.0, 10.0])
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="what the budget counts (default wall)")
+    parser.add_argument("--models", nargs="+", choices=["dirichlet", "gaussian"], default=["dirichlet", "gaussian"])
+    parser.add_argument("--architecture", default="auto", help="as for dirvae train (default: the image default)")
+    parser.add_argument("--reconstruction", default="auto", help="as for dirvae train (default: the image default)")
+    parser.add_argument("--model-size", type=int, help="K (default: the architecture's)")
+    parser.add_argument("--widths", type=int, nargs="+", help="resblock widths, one per halving (default: the library's)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--note", default="", help="a line added under the table (e.g. that the machine was shared)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results/ alone")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from common import machine
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    train_x, test_x, train_names, test_names = load_photos()
+    baseline = mean_colour_psnr(test_x)
+    print(
+        f"photos: {train_x.shape[0]} training crops from {', '.join(train_names)}; "
+        f"{test_x.shape[0]} held-out crops from {', '.join(test_names)}; mean-colour baseline {baseline:.2f} dB",
+        file=sys.stderr,
+    )
+    rows: list[dict] = []
+    last: dict[str, torch.Tensor] = {}
+    labels = {"dirichlet": "DirVAE", "gaussian": "Gaussian VAE"}
+    config = None
+    for minutes in args.budget_minutes:
+        for latent in args.models:
+            torch.manual_seed(args.seed)
+            options = {"widths": args.widths} if args.widths else None
+            model, config = build(latent, args.architecture, args.reconstruction, args.model_size, options)
+            stats = train(model, train_x, minutes * 60.0, args.clock, seed=args.seed)
+            result = evaluate(model, test_x)
+            budget = f"{minutes:g} min {args.clock}"
+            row = {"budget": budget, "label": labels[latent], **stats, **{k: v for k, v in result.items() if k != "reconstructions"}}
+            rows.append(row)
+            last[labels[latent]] = result["reconstructions"]
+            print(
+                f"{budget:>12} {labels[latent]:>13}: PSNR {row['psnr']:.2f} dB ({row['psnr'] - baseline:+.2f} vs mean colour), "
+                f"colour PSNR {row['colour_psnr']:.1f} dB, "
+                f"-ELBO {row['neg_elbo']:,.0f} nats ({row['bits_per_dim']:.3f} bits/dim), KL {row['kl']:,.0f}, "
+                f"{row['images_per_s']:.1f} images/s, {row['images']:,} images",
+                file=sys.stderr,
+                flush=True,
+            )
+    assert config is not None
+    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/photos.py", *(sys.argv[1:] if argv is None else argv)])
+    architecture = config["architecture"]
+    options = {k: v for k, v in architecture["options"].items() if k not in ("image_size", "in_channels")}
+    section = "\n".join(
+        [
+            f"**Run** {datetime.date.today().isoformat()} on {machine()}.  Command: `{command}`",
+            "",
+            f"Data: {train_x.shape[0]} training crops (64×64, stride 32, 3 scales) from {', '.join(train_names)}; "
+            f"{test_x.shape[0]} held-out crops (stride 64) from {', '.join(test_names)}, never seen in training.  "
+            f"Networks: `{architecture['name']}` {options}; likelihood `{config['model']['reconstruction']}`; "
+            f"K = {config['model']['model_size']}; batch 32, Adam 1e-3, KL weight 1.",
+            "",
+            f"Per-image mean-colour baseline on the held-out crops: **{baseline:.2f} dB**.  "
+            f"`{GRID.relative_to(REPO)}`: {len(last) + 1} rows of the same held-out crops: inputs, then "
+            + ", then ".join(last)
+            + " reconstructions after the last budget.",
+            "",
+            table(rows, baseline, discrete=config["model"]["reconstruction"] == "logistic"),
+            *(
+                [
+                    "",
+                    "The Gaussian is a density on continuous values, so its −ELBO can be negative and is not a "
+                    "probability of the 8-bit data: compare it between models, not with a discrete likelihood's.",
+                ]
+                if config["model"]["reconstruction"] == "gaussian"
+                else []
+            ),
+            *([""] + [args.note] if args.note else []),
+        ]
+    )
+    print(section)
+    if not args.no_write:
+        write_results(RESULTS, section)
+        save_grid(test_x, last, GRID)
+        print(f"photos: wrote {RESULTS.relative_to(REPO)} and {GRID.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
