@@ -114,16 +114,21 @@ def kl_exact_dirichlet(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA
     """Exact KL(Dir(α_q) ‖ Dir(α_p)) with the simplex on dim 1."""
     with full_precision(alpha_q):
         alpha_q = floor_alpha(alpha_q, floor)
-        alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor)
         sum_q = alpha_q.sum(dim=1)
-        sum_p = alpha_p.sum(dim=1)
         digamma_gap = torch.digamma(alpha_q) - torch.digamma(sum_q).unsqueeze(1)
-        return (
-            torch.lgamma(sum_q)
-            - torch.lgamma(sum_p)
-            - (torch.lgamma(alpha_q) - torch.lgamma(alpha_p)).sum(dim=1)
-            + ((alpha_q - alpha_p) * digamma_gap).sum(dim=1)
-        )
+        if alpha_p.dim() == 1:
+            # A shared prior vector: its normaliser is one number, not one per position
+            # (this keeps the exact KL about as cheap as the multi-Gamma one).
+            alpha_p = floor_alpha(alpha_p.to(alpha_q.device), floor)
+            if alpha_p.shape[0] not in (1, alpha_q.shape[1]):
+                raise ValueError(f"prior alpha has {alpha_p.shape[0]} components, the posterior has {alpha_q.shape[1]}")
+            alpha_p = alpha_p.expand(alpha_q.shape[1])
+            prior_log_norm = torch.lgamma(alpha_p.sum()) - torch.lgamma(alpha_p).sum()
+            alpha_p = alpha_p.view(1, -1, *([1] * (alpha_q.dim() - 2)))
+        else:
+            alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor)
+            prior_log_norm = torch.lgamma(alpha_p.sum(dim=1)) - torch.lgamma(alpha_p).sum(dim=1)
+        return torch.lgamma(sum_q) - torch.lgamma(alpha_q).sum(dim=1) - prior_log_norm + ((alpha_q - alpha_p) * digamma_gap).sum(dim=1)
 
 
 def kl_dirichlet(alpha_q: Tensor, alpha_p: Tensor, kind: KLKind = "gamma", *, floor: float = ALPHA_FLOOR) -> Tensor:
