@@ -85,6 +85,9 @@ def test_video_folder(workdir):
         (["--data", "sounds"], "audio"),
         (["--batches", "0"], "--batches"),
         (["--load", "nowhere"], "nowhere"),
+        (["--learning-rate", "nan"], "--learning-rate"),
+        (["--save-freq", "nan"], "--save-freq"),
+        (["--seed", "-1"], "--seed"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(workdir, args, message):
@@ -179,6 +182,7 @@ def test_recipe_flags_are_saved_and_a_pre_recipe_run_resumes_with_its_old_meanin
     assert config["model"]["sampler"] == "implicit" and config["model"]["kl_kind"] == "dirichlet"
     assert config["model"]["alpha_transform"] == "exp" and config["model"]["learn_prior"] is True
     assert config["model"]["prior_burn_in"] is None  # the learned prior replaces the moment re-estimate
+    assert "view" not in config["training"] and "load" not in config["training"]  # session-only, never resumed
     assert "prior_log_alpha" in load_file(workdir / "new" / "model.safetensors")
 
     # A run written by dirvae 0.1.0 (paper recipe, no recipe fields saved) keeps its recipe on resume.

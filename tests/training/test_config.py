@@ -96,3 +96,21 @@ def test_config_file_values_take_their_option_types(tmp_path):
         path.write_text(text)
         with pytest.raises(DirvaeError, match=message):
             read_config_file(path)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [({"learning_rate": float("nan")}, "--learning-rate"), ({"save_freq": float("nan")}, "--save-freq"),
+     ({"seed": -1}, "--seed"), ({"prior_alpha": float("inf")}, "--prior-alpha"), ({"kl_weight": float("inf")}, "--kl-weight")],
+)  # fmt: skip
+def test_non_finite_and_out_of_range_values_are_one_clear_error(values, message):
+    with pytest.raises(DirvaeError, match=message):
+        resolve(values)
+
+
+def test_session_only_options_are_not_resumed():
+    from dirvae.training.config import legacy_training_options
+
+    saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8}
+    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8}
+    assert resolve(legacy_training_options(saved)).view is False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,14 +94,20 @@ class TrainConfig:
         )
 
 
+SESSION_ONLY = ("view", "load")
+"""Options that belong to one invocation, never to the run: a scripted resume must not start TensorBoard."""
+
+
 def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved run's training options, read with the meaning they had when it was trained.
 
     Runs from before recipes existed trained the paper's recipe with K = 64 and
-    saved no recipe fields; they resume with exactly that.
+    saved no recipe fields; they resume with exactly that.  Session-only
+    options saved by older versions are dropped.
     """
+    saved = {key: value for key, value in saved.items() if key not in SESSION_ONLY}
     if "recipe" in saved:
-        return dict(saved)
+        return saved
     return {**{key: value for key, value in LEGACY.items()}, "model_size": 64, **saved, "recipe": "paper"}
 
 
@@ -194,7 +201,7 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
 def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         raise DirvaeError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
 
 
@@ -207,9 +214,11 @@ def validate(config: TrainConfig) -> None:
         _positive(name, getattr(config, name), allow_none=True)
     if config.model_size is not None and config.model_size < 2:
         raise DirvaeError("--model-size must be at least 2 (a simplex needs two components)")
-    if not isinstance(config.save_freq, (int, float)) or config.save_freq < 0:
+    if not isinstance(config.seed, int) or isinstance(config.seed, bool) or not 0 <= config.seed < 2**32:
+        raise DirvaeError(f"--seed must be a whole number from 0 to 2^32 - 1, got {config.seed!r}")
+    if not isinstance(config.save_freq, (int, float)) or not math.isfinite(config.save_freq) or config.save_freq < 0:
         raise DirvaeError(f"--save-freq must be zero or a positive number of seconds, got {config.save_freq!r}")
-    if config.prior_alpha <= 0:
+    if not math.isfinite(config.prior_alpha) or config.prior_alpha <= 0:
         raise DirvaeError(f"--prior-alpha must be positive, got {config.prior_alpha!r}")
     if config.prior_burn_in is not None and config.prior_burn_in < 0:
         raise DirvaeError("--prior-burn-in must be zero or more steps")

@@ -23,7 +23,7 @@ import torch
 from dirvae.builders import build_model
 from dirvae.errors import DataError, DirvaeError
 from dirvae.losses.reconstruction import SCALE_GAIN
-from dirvae.training.config import TrainConfig
+from dirvae.training.config import SESSION_ONLY, TrainConfig
 
 DEFAULT_DIGITS_EPOCHS = 30
 DEFAULT_IMAGE_SIZE = {"image": 64, "video": 64, "digits": 28}
@@ -298,7 +298,8 @@ def train(
     run_config = model_config(config, item_shape, source)
     if resume_from is not None:
         keep_saved_networks(run_config, run_dir)
-    run_config["training"] = {**config.to_dict(), **config.latent_recipe(), "model_size": run_config["model"]["model_size"]}
+    training = {key: value for key, value in config.to_dict().items() if key not in SESSION_ONLY}
+    run_config["training"] = {**training, **config.latent_recipe(), "model_size": run_config["model"]["model_size"]}
     model = build_for_training(run_config, item_shape)
     if accelerator == "cpu":
         torch.set_num_threads(cpu_threads(config, model, item_shape))
