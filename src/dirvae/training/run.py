@@ -23,6 +23,7 @@ import torch
 from dirvae.builders import build_model
 from dirvae.errors import DataError, DirvaeError
 from dirvae.losses.reconstruction import SCALE_GAIN
+from dirvae.recipe import RECIPE_FIELDS
 from dirvae.training.config import SESSION_ONLY, TrainConfig
 
 DEFAULT_DIGITS_EPOCHS = 30
@@ -138,6 +139,7 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
     """The JSON that rebuilds this model: architecture, model and data options."""
     architecture = architecture_name(config, source)
     k = model_size(config, source)
+    recipe = config.latent_recipe()
     if architecture == "mlp":
         options: dict[str, Any] = {"input_shape": list(item_shape), "model_size": k, "hidden": [500, 500]}
     elif architecture == "resnet":
@@ -158,13 +160,13 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
         "architecture": {"name": architecture, "options": options},
         "model": {
             "model_size": k,
-            **config.latent_recipe(),
+            **recipe,
             "latent": config.latent,
             "prior_alpha": config.prior_alpha,
             "reconstruction": reconstruction,
             "reconstruction_options": loss_options,
             # A learned prior replaces the moment re-estimate.
-            "prior_burn_in": None if config.latent_recipe()["learn_prior"] else config.prior_burn_in,
+            "prior_burn_in": None if recipe["learn_prior"] else config.prior_burn_in,
         },
         "data": {
             "source": source,
@@ -299,7 +301,8 @@ def train(
     if resume_from is not None:
         keep_saved_networks(run_config, run_dir)
     training = {key: value for key, value in config.to_dict().items() if key not in SESSION_ONLY}
-    run_config["training"] = {**training, **config.latent_recipe(), "model_size": run_config["model"]["model_size"]}
+    resolved = {key: run_config["model"][key] for key in (*RECIPE_FIELDS, "model_size")}
+    run_config["training"] = {**training, **resolved}
     model = build_for_training(run_config, item_shape)
     if accelerator == "cpu":
         torch.set_num_threads(cpu_threads(config, model, item_shape))
