@@ -211,3 +211,16 @@ def test_generation_arguments_are_checked():
     x = torch.rand(2, 1, 8, 8)
     with pytest.raises(ValueError, match="concentration"):
         gaussian.interpolation_path(x[:1], x[1:], path="concentration")
+
+
+@pytest.mark.parametrize("latent", ["dirichlet", "gaussian"])
+@pytest.mark.parametrize("nets", ["mlp", "conv"])
+def test_kl_divergence_of_encode_and_prior_is_the_models_exact_kl(latent, nets):
+    torch.manual_seed(0)
+    pair = _mlp_pair() if nets == "mlp" else (_ConvEncoder(), _ConvDecoder())
+    model = DirichletVAE(*pair, 8, latent=latent, kl_kind="dirichlet")
+    x = torch.rand(3, 1, 8, 8) if nets == "mlp" else torch.rand(3, 1, 16, 16)
+    posterior = model.encode(x)
+    kl = torch.distributions.kl_divergence(posterior, model.prior())
+    assert kl.shape == (3,)
+    torch.testing.assert_close(kl, model.kl_per_sample(posterior))

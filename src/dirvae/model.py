@@ -20,6 +20,7 @@ from typing import Callable, Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.distributions import Dirichlet, Distribution, Independent, Normal
 
 from dirvae.heads import PointwiseLinear
 from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler, rsample_dirichlet
@@ -212,6 +213,18 @@ class DirichletVAE(nn.Module):
             return self.prior_alpha
         return log_alpha.float().exp().clamp_min(self.alpha_floor)
 
+    def prior(self) -> Distribution:
+        """p(z) at one latent position as a torch distribution.
+
+        ``Dirichlet(α_p)`` over ``[K]`` (a standard normal for the Gaussian
+        baseline), so ``torch.distributions.kl_divergence(model.encode(x),
+        model.prior())`` is the per-item exact KL summed over the field.
+        """
+        if self.latent_kind == "gaussian":
+            zeros = torch.zeros(self.model_size, device=self.prior_alpha.device)
+            return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
+        return Dirichlet(self.prior_concentration())
+
     @classmethod
     def from_pretrained(
         cls,
@@ -255,7 +268,7 @@ class DirichletVAE(nn.Module):
         return torch.softmax(h, dim=1) * log_total.exp() + self.alpha_floor
 
     def encode(self, x: Tensor) -> Posterior:
-        """The posterior q(z | x): ``.mean``, ``.concentration``, ``.sample()``, ``.kl()``."""
+        """The posterior q(z | x), a torch distribution: ``.mean``, ``.rsample()``, ``.log_prob()``, ``.kl()``."""
         return self.posterior_from_features(self.encoder(x))
 
     # ------------------------------------------------------------------ decode
@@ -289,7 +302,7 @@ class DirichletVAE(nn.Module):
     def forward(self, x: Tensor, sampler: Sampler | None = None) -> VAEOutput:
         features = self.encoder(x)
         posterior = self.posterior_from_features(features)
-        latent = posterior.sample(sampler)
+        latent = posterior.rsample(sampler=sampler)
         decoder_output = self.decoder_output(latent)
         return VAEOutput(
             features=features,

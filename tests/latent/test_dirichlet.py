@@ -143,3 +143,32 @@ def test_math_stays_float32_under_bf16_autocast():
         z = rsample_dirichlet(alpha, "implicit")
         kl = kl_dirichlet(alpha, torch.ones(5), "gamma")
     assert z.dtype == torch.float32 and kl.dtype == torch.float32
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e5, 1e8])
+@pytest.mark.parametrize("components", [2, 20])
+def test_exact_kl_keeps_its_precision_for_huge_alpha(scale, components):
+    alpha_q = torch.full((1, components), scale)
+    alpha_q[0, 0] *= 1.5
+    prior = torch.full((components,), 0.98)
+    reference = torch.distributions.kl_divergence(
+        torch.distributions.Dirichlet(alpha_q.double()), torch.distributions.Dirichlet(prior.double())
+    )
+    torch.testing.assert_close(kl_dirichlet(alpha_q, prior, "dirichlet").double(), reference, rtol=1e-5, atol=1e-3)
+    multigamma = kl_dirichlet(alpha_q, prior, "gamma").double()
+    reference_gamma = (torch.lgamma(prior.double()) - torch.lgamma(alpha_q.double()) + (alpha_q.double() - prior.double()) * torch.digamma(alpha_q.double())).sum(1)
+    torch.testing.assert_close(multigamma, reference_gamma, rtol=1e-6, atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", [-float("inf"), -1.0])
+def test_negative_alpha_is_an_error_not_silently_floored(bad):
+    alpha = torch.tensor([[1.0, bad, 2.0]])
+    with pytest.raises(ValueError, match="concentration must be >= 0"):
+        kl_dirichlet(alpha, torch.ones(3), "dirichlet")
+    with pytest.raises(ValueError, match="concentration must be >= 0"):
+        rsample_dirichlet(alpha, "implicit")
+
+
+def test_nan_alpha_is_passed_on_for_the_caller_to_count():
+    alpha = torch.tensor([[1.0, float("nan"), 2.0]])
+    assert torch.isnan(kl_dirichlet(alpha, torch.ones(3), "dirichlet")).all()
