@@ -29,3 +29,31 @@ def test_optimizer_is_adam_with_seed_betas():
     optimizer = make_optimizer(nn.Linear(2, 2).parameters(), 1e-3)
     assert isinstance(optimizer, torch.optim.Adam)
     assert optimizer.defaults["betas"] == (0.9, 0.99)
+
+
+def test_optimizer_uses_the_fused_kernel_and_matches_the_default_update():
+    torch.manual_seed(0)
+    fused_layer, plain_layer = nn.Linear(4, 3), nn.Linear(4, 3)
+    plain_layer.load_state_dict(fused_layer.state_dict())
+    fused = make_optimizer(fused_layer.parameters(), 1e-2)
+    plain = torch.optim.Adam(plain_layer.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    assert fused.defaults["fused"] is True
+    x = torch.randn(8, 4)
+    for _ in range(5):
+        for layer, optimizer in ((fused_layer, fused), (plain_layer, plain)):
+            optimizer.zero_grad()
+            layer(x).square().sum().backward()
+            optimizer.step()
+    torch.testing.assert_close(fused_layer.weight, plain_layer.weight)
+
+
+def test_a_checkpoint_of_the_unfused_adam_resumes_fused():
+    layer = nn.Linear(2, 2)
+    old = torch.optim.Adam(layer.parameters(), betas=(0.9, 0.99))
+    layer(torch.ones(1, 2)).sum().backward()
+    old.step()
+    saved = old.state_dict()
+    resumed = make_optimizer(layer.parameters())
+    resumed.load_state_dict(saved)
+    assert resumed.param_groups[0]["fused"] is True and saved["param_groups"][0]["fused"] is None
+    resumed.step()

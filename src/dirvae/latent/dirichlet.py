@@ -16,8 +16,8 @@ training loop counts it.
 KL terms and log densities are sums of lgamma/digamma terms of size α·log α
 that cancel to a few nats; in float32 that loses everything for α ≳ 1e4 (the
 exact KL was 2.5% off at α=1e5 and negative at 1e8), so they are evaluated in
-float64 and returned as float32.  On a CPU this costs nothing measurable at
-the sizes of a latent (B·K of a few thousand).
+float64 and returned as float32, except the exact KL to a shared prior, which
+has a stable float32 form (:mod:`dirvae.latent.exact_kl`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from typing import Iterator, Literal
 
 import torch
 from torch import Tensor
+
+from dirvae.latent.exact_kl import exact_kl_to_shared_prior
 
 ALPHA_FLOOR = 1e-5
 """Smallest concentration used by the math; below it Gamma draws underflow."""
@@ -53,8 +55,9 @@ def floor_alpha(alpha: Tensor, floor: float = ALPHA_FLOOR) -> Tensor:
     hide that, so it is an error.  NaN is left alone for the caller to count.
     """
     alpha = alpha.float()
-    if bool((alpha < 0).any()):
-        raise ValueError(f"Dirichlet concentration must be >= 0, got a minimum of {float(alpha.min())}")
+    smallest = float(alpha.detach().min()) if alpha.numel() else 0.0
+    if smallest < 0:
+        raise ValueError(f"Dirichlet concentration must be >= 0, got a minimum of {smallest}")
     return alpha.clamp_min(floor)
 
 
@@ -132,23 +135,25 @@ def kl_multigamma(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA_FLOO
 
 
 def kl_exact_dirichlet(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA_FLOOR) -> Tensor:
-    """Exact KL(Dir(α_q) ‖ Dir(α_p)) with the simplex on dim 1, summed in float64."""
+    """Exact KL(Dir(α_q) ‖ Dir(α_p)) with the simplex on dim 1.
+
+    A shared prior vector (the model's case) takes the stable float32 form
+    with a closed-form gradient (:mod:`dirvae.latent.exact_kl`); a prior given
+    per item or position is summed in float64.
+    """
     with full_precision(alpha_q):
-        alpha_q = floor_alpha(alpha_q, floor).to(_wide_dtype(alpha_q))
-        sum_q = alpha_q.sum(dim=1)
-        digamma_gap = torch.digamma(alpha_q) - torch.digamma(sum_q).unsqueeze(1)
+        alpha_q = floor_alpha(alpha_q, floor)
         if alpha_p.dim() == 1:
-            # A shared prior vector: its normaliser is one number, not one per position
-            # (this keeps the exact KL about as cheap as the multi-Gamma one).
-            alpha_p = floor_alpha(alpha_p.to(alpha_q.device), floor).to(_wide_dtype(alpha_q))
+            alpha_p = floor_alpha(alpha_p.to(alpha_q.device), floor)
             if alpha_p.shape[0] not in (1, alpha_q.shape[1]):
                 raise ValueError(f"prior alpha has {alpha_p.shape[0]} components, the posterior has {alpha_q.shape[1]}")
-            alpha_p = alpha_p.expand(alpha_q.shape[1])
-            prior_log_norm = torch.lgamma(alpha_p.sum()) - torch.lgamma(alpha_p).sum()
-            alpha_p = alpha_p.view(1, -1, *([1] * (alpha_q.dim() - 2)))
-        else:
-            alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor).to(_wide_dtype(alpha_q))
-            prior_log_norm = torch.lgamma(alpha_p.sum(dim=1)) - torch.lgamma(alpha_p).sum(dim=1)
+            return exact_kl_to_shared_prior(alpha_q, alpha_p.expand(alpha_q.shape[1]))
+        wide = _wide_dtype(alpha_q)
+        alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor).to(wide)
+        alpha_q = alpha_q.to(wide)
+        sum_q = alpha_q.sum(dim=1)
+        digamma_gap = torch.digamma(alpha_q) - torch.digamma(sum_q).unsqueeze(1)
+        prior_log_norm = torch.lgamma(alpha_p.sum(dim=1)) - torch.lgamma(alpha_p).sum(dim=1)
         kl = torch.lgamma(sum_q) - torch.lgamma(alpha_q).sum(dim=1) - prior_log_norm + ((alpha_q - alpha_p) * digamma_gap).sum(dim=1)
         return kl.float()
 
