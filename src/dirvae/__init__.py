@@ -21,14 +21,15 @@ from dirvae.losses.reconstruction import (
     ReconstructionLoss,
 )
 from dirvae.model import DirichletVAE, LossTerms, VAEOutput
+from dirvae.model_config import DirichletVAEConfig
 from dirvae.optim import GradientSanitizer, make_optimizer, sanitize_gradients
 from dirvae.recipe import RECIPES
-
-__version__ = "0.1.0"
+from dirvae.version import __version__
 
 __all__ = [
     "BernoulliLoss",
     "DirichletPosterior",
+    "DirichletVAEConfig",
     "DirichletVAE",
     "DiscretizedLogisticLoss",
     "GaussianLoss",

@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Literal
+from pathlib import Path
+from typing import Any, Callable, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Dirichlet, Distribution, Independent, Normal
 
+from dirvae.version import __version__
+from dirvae.errors import RunError
 from dirvae.heads import PointwiseLinear
 from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler, rsample_dirichlet
 from dirvae.latent.moments import OnlineAlphaEstimator
 from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
-from dirvae.losses.reconstruction import ReconstructionLoss, make_reconstruction_loss
+from dirvae.losses import ReconstructionLoss, make_reconstruction_loss
+from dirvae.model_config import DirichletVAEConfig
+from dirvae.nets.registry import build_networks
 from dirvae.recipe import AlphaTransform, DecoderInput, resolve_recipe
+from dirvae.run_files import RUN_FORMAT, WEIGHTS_NAME, read_config, read_weights, write_run
 
 LatentKind = Literal["dirichlet", "gaussian"]
 Posterior = DirichletPosterior | GaussianPosterior
@@ -90,7 +96,15 @@ def _sum_positions(values: Tensor) -> Tensor:
 class DirichletVAE(nn.Module):
     """A VAE with a K-simplex at every latent position.
 
+    Two ways to build one: ``DirichletVAE(encoder, decoder, model_size,
+    **options)``, or ``DirichletVAE(config)`` with a
+    :class:`~dirvae.model_config.DirichletVAEConfig` (networks from its
+    registered ``architecture``, or ``encoder=``/``decoder=`` of your own).
+    ``model.config`` is the resolved config either way, and
+    :meth:`save_pretrained` / :meth:`from_pretrained` round-trip it.
+
     Args:
+        config: a :class:`DirichletVAEConfig` (or, in the keyword form, the encoder).
         encoder: maps data ``[B, ...]`` to features ``[B, F, *rest]``.
         decoder: maps ``[B, F', *rest]`` to a raw output shaped like the data.
         model_size: K, the number of simplex components (latent dimension).
@@ -121,10 +135,11 @@ class DirichletVAE(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
-        decoder: nn.Module,
-        model_size: int,
+        config: DirichletVAEConfig | nn.Module | None = None,
+        decoder: nn.Module | None = None,
+        model_size: int | None = None,
         *,
+        encoder: nn.Module | None = None,
         feature_size: int | None = None,
         decoder_size: int | None = None,
         recipe: str = "default",
@@ -141,6 +156,65 @@ class DirichletVAE(nn.Module):
         latent_shape: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__()
+        if isinstance(config, nn.Module):  # the keyword form: DirichletVAE(encoder, decoder, K, ...)
+            if encoder is not None:
+                raise TypeError("encoder given twice")
+            config, encoder = None, config
+        options = {
+            "feature_size": feature_size,
+            "decoder_size": decoder_size,
+            "recipe": recipe,
+            "sampler": sampler,
+            "kl_kind": kl_kind,
+            "alpha_transform": alpha_transform,
+            "decoder_input": decoder_input,
+            "learn_prior": learn_prior,
+            "latent": latent,
+            "alpha_floor": alpha_floor,
+            "prior_burn_in": prior_burn_in,
+            "latent_shape": latent_shape,
+        }
+        loss_object = None if isinstance(reconstruction, str) else reconstruction
+        if config is None:
+            if model_size is None:
+                raise TypeError("DirichletVAE needs model_size (K), or a DirichletVAEConfig")
+            initial_prior = prior_alpha.tolist() if isinstance(prior_alpha, Tensor) else prior_alpha
+            config = DirichletVAEConfig(
+                model_size=int(model_size),
+                prior_alpha=initial_prior,
+                reconstruction=reconstruction if isinstance(reconstruction, str) else None,
+                **options,
+            )
+        else:
+            defaults = DirichletVAEConfig(model_size=config.model_size)
+            given = [name for name, value in options.items() if value != getattr(defaults, name)]
+            given += ["model_size"] if model_size is not None else []
+            given += ["prior_alpha"] if not (isinstance(prior_alpha, float) and prior_alpha == 0.98) else []
+            given += ["reconstruction"] if isinstance(reconstruction, str) and reconstruction != "mse" else []
+            if given:
+                raise TypeError(f"pass {', '.join(given)} in the DirichletVAEConfig, not beside it")
+        if (encoder is None) != (decoder is None):
+            raise TypeError("pass both encoder and decoder, or neither (to build the config's architecture)")
+        if encoder is None:
+            if config.architecture is None:
+                raise ValueError("the config names no architecture: pass encoder= and decoder=")
+            encoder, decoder = build_networks(config.architecture, config.architecture_options)
+        self._architecture = (config.architecture, dict(config.architecture_options))
+        self._initial_prior = config.prior_alpha
+        self._recipe_name = config.recipe
+        if loss_object is None:
+            if config.reconstruction is None:
+                raise ValueError("the config names no reconstruction loss")
+            loss_object = make_reconstruction_loss(config.reconstruction, **config.reconstruction_options)
+        self._build(encoder, decoder, config, loss_object)
+
+    def _build(self, encoder: nn.Module, decoder: nn.Module, config: DirichletVAEConfig, reconstruction) -> None:
+        model_size, feature_size, decoder_size = config.model_size, config.feature_size, config.decoder_size
+        recipe, sampler, kl_kind = config.recipe, config.sampler, config.kl_kind
+        alpha_transform, decoder_input, learn_prior = config.alpha_transform, config.decoder_input, config.learn_prior
+        latent, alpha_floor, prior_burn_in = config.latent, config.alpha_floor, config.prior_burn_in
+        latent_shape = config.latent_shape
+        prior_alpha = torch.as_tensor(config.prior_alpha, dtype=torch.float32)
         if latent not in ("dirichlet", "gaussian"):
             raise ValueError(f"latent must be 'dirichlet' or 'gaussian', got {latent!r}")
         chosen = resolve_recipe(
@@ -184,7 +258,7 @@ class DirichletVAE(nn.Module):
         self.decode_head = PointwiseLinear(k, self.decoder_size, identity_init=(k == self.decoder_size))
         self.likelihood = make_reconstruction_loss(reconstruction)
 
-        prior = torch.as_tensor(prior_alpha, dtype=torch.float32)
+        prior = prior_alpha
         self.register_buffer("prior_alpha", prior.expand(k).clone() if prior.dim() == 0 else prior.clone())
         if self.prior_alpha.shape != (k,):
             raise ValueError(f"prior_alpha must be a scalar or {k} values, got shape {tuple(prior.shape)}")
@@ -205,6 +279,60 @@ class DirichletVAE(nn.Module):
             "decoder_input": self.decoder_input,
             "learn_prior": self.learn_prior,
         }
+
+    @property
+    def config(self) -> DirichletVAEConfig:
+        """The resolved config: rebuilds this model (with its weights from the state dict).
+
+        Computed from the model itself, so it is right by construction: the
+        recipe's fields, the feature sizes, the loss's registered name and
+        options, and the latent field's shape once a forward pass fixed it.
+        ``reconstruction`` is ``None`` for a loss with no registered name.
+        """
+        architecture, architecture_options = self._architecture
+        return DirichletVAEConfig(
+            model_size=self.model_size,
+            architecture=architecture,
+            architecture_options=dict(architecture_options),
+            feature_size=self.feature_size,
+            decoder_size=self.decoder_size,
+            recipe=self._recipe_name,
+            **self.recipe,
+            latent=self.latent_kind,
+            prior_alpha=self._initial_prior,
+            reconstruction=getattr(self.likelihood, "config_name", None),
+            reconstruction_options=self.likelihood.config_options() if hasattr(self.likelihood, "config_options") else {},
+            alpha_floor=self.alpha_floor,
+            prior_burn_in=self.prior_burn_in,
+            latent_shape=self.latent_shape,
+        )
+
+    def save_pretrained(self, run_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` into ``run_dir`` atomically, no pickle.
+
+        ``extra`` adds sections to ``config.json`` (``dirvae train`` records
+        its training options there).  A loss without a registered name cannot
+        be rebuilt from the file, so saving refuses it rather than writing a
+        run that will not load.
+        """
+        config = self.config
+        if config.reconstruction is None:
+            raise ValueError(
+                f"cannot save a model whose reconstruction loss ({type(self.likelihood).__name__}) has no registered name: "
+                "subclass dirvae.losses.ReconstructionLoss with a config_name, or save the state_dict yourself"
+            )
+        full = {**(extra or {}), **config.run_sections(), "format": RUN_FORMAT, "dirvae_version": __version__}
+        if "model" in (extra or {}):  # keep extra model fields a caller recorded (none are read back)
+            full["model"] = {**extra["model"], **full["model"]}
+        state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.state_dict().items()}
+        return write_run(run_dir, full, state)
+
+    @classmethod
+    def from_run_config(
+        cls, config: dict[str, Any], *, encoder: nn.Module | None = None, decoder: nn.Module | None = None
+    ) -> "DirichletVAE":
+        """A fresh (untrained) model from a run's ``config.json`` contents, old formats included."""
+        return cls(DirichletVAEConfig.from_run_config(config), encoder=encoder, decoder=decoder)
 
     def prior_concentration(self) -> Tensor:
         """The prior's α ``[K]``: learned (differentiable) with ``learn_prior``, else the buffer."""
@@ -228,16 +356,33 @@ class DirichletVAE(nn.Module):
     @classmethod
     def from_pretrained(
         cls,
-        run_dir: str,
+        run_dir: str | Path,
         map_location: str | torch.device = "cpu",
         *,
         encoder: nn.Module | None = None,
         decoder: nn.Module | None = None,
     ) -> "DirichletVAE":
-        """Load a run directory's ``config.json`` + ``model.safetensors``, with no pickle."""
-        from dirvae.export import load_pretrained
+        """Load a run directory's ``config.json`` + ``model.safetensors``, with no pickle.
 
-        return load_pretrained(run_dir, map_location, encoder=encoder, decoder=decoder)
+        Pass ``encoder``/``decoder`` for a model trained with custom networks
+        that the configuration cannot rebuild.  Every problem with the files
+        is one :class:`~dirvae.errors.RunError` naming the file.
+        """
+        run_dir = Path(run_dir)
+        config = read_config(run_dir)
+        state = read_weights(run_dir)
+        try:
+            model = cls.from_run_config(config, encoder=encoder, decoder=decoder)
+        except (KeyError, TypeError, ValueError) as error:
+            raise RunError(f"{run_dir / 'config.json'}: configuration does not describe a model ({error})") from None
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+            detail = lines[1] if len(lines) > 1 else lines[0] if lines else "state dict mismatch"
+            detail = detail if len(detail) <= 160 else detail[:157] + "..."
+            raise RunError(f"{run_dir / WEIGHTS_NAME}: weights do not match config.json ({detail})") from None
+        return model.to(map_location).eval()
 
     # ------------------------------------------------------------------ encode
     def posterior_from_features(self, features: Tensor) -> Posterior:

@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from dirvae.losses.reconstruction import (
-    BUILTIN_LOSSES,
+    LOSSES,
     SCALE_GAIN,
     BernoulliLoss,
     DiscretizedLogisticLoss,
     GaussianLoss,
+    ReconstructionLoss,
     make_reconstruction_loss,
 )
 
@@ -95,8 +96,21 @@ def test_gaussian_is_a_normalised_density(mean):
 
 
 def test_every_builtin_names_itself_for_run_configs():
-    for name, cls in BUILTIN_LOSSES.items():
-        assert cls.config_name in BUILTIN_LOSSES
-        assert BUILTIN_LOSSES[cls.config_name] is cls, name
+    assert set(LOSSES.names()) >= {"mse", "bernoulli", "bce", "gaussian", "logistic", "stft"}
+    for name in LOSSES.names():
+        cls = LOSSES[name]
+        assert LOSSES[cls.config_name] is cls, name
     assert BernoulliLoss.config_name == "bernoulli"
     assert make_reconstruction_loss("stft").config_name == "stft"
+
+
+def test_a_user_loss_with_a_config_name_registers_itself_and_builds_by_name():
+    class HuberLoss(ReconstructionLoss):
+        config_name = "test-huber"
+
+        def forward(self, output, target):
+            return torch.nn.functional.huber_loss(output, target, reduction="none").flatten(1).sum(1)
+
+    assert isinstance(make_reconstruction_loss("test-huber"), HuberLoss)
+    with pytest.raises(ValueError, match="unknown reconstruction loss 'nope'"):
+        make_reconstruction_loss("nope")

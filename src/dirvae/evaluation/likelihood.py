@@ -77,26 +77,11 @@ class LikelihoodInfo:
 
 
 def likelihood_info(model) -> LikelihoodInfo:
-    """Classify the model's reconstruction loss (see the module notes)."""
-    from dirvae.losses.reconstruction import BernoulliLoss, DiscretizedLogisticLoss, GaussianLoss, MSELoss
-
+    """What the model's reconstruction loss means as a likelihood, as the loss declares it."""
     loss = model.likelihood
-    if isinstance(loss, BernoulliLoss):
-        return LikelihoodInfo("bernoulli", True, 0.0, "Bernoulli likelihood (a true density on binary data)")
-    if isinstance(loss, GaussianLoss):
-        return LikelihoodInfo("gaussian", True, 0.0, "Gaussian likelihood with the learned scale (a true density)")
-    if isinstance(loss, DiscretizedLogisticLoss):
-        return LikelihoodInfo(
-            "logistic", True, 0.0, "discretised logistic over 256 levels (a true probability of the 8-bit data)"
-        )
-    if isinstance(loss, MSELoss):
-        return LikelihoodInfo(
-            "mse",
-            True,
-            0.5 * math.log(math.pi),
-            "MSE read as a Gaussian likelihood with variance 1/2 (D/2·log π added): a true but badly scaled density",
-        )
-    name = type(loss).__name__
+    name = getattr(loss, "config_name", None) or type(loss).__name__
+    if getattr(loss, "density_normalised", False):
+        return LikelihoodInfo(name, True, float(loss.density_offset_per_value), loss.density_note or f"{name} likelihood")
     return LikelihoodInfo(name, False, 0.0, f"{name} is not a normalised density: the 'NLL' is a score, not a likelihood")
 
 

@@ -26,15 +26,37 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dirvae.registry import Registry
+
+LOSSES: Registry[type["ReconstructionLoss"]] = Registry("reconstruction loss")
+"""Every loss class with a ``config_name``, registered when the class is defined."""
+
 
 def _sum_per_sample(values: Tensor) -> Tensor:
     return values.reshape(values.shape[0], -1).sum(dim=1)
 
 
 class ReconstructionLoss(nn.Module):
-    """Base class: ``forward(output, target) -> [B]`` and ``mean(output)``."""
+    """Base class: ``forward(output, target) -> [B]`` and ``mean(output)``.
+
+    A subclass that sets ``config_name`` registers itself in :data:`LOSSES`,
+    so a model using it can be saved and loaded by name (the defining module
+    must be imported before loading).  The three ``density_*`` attributes say
+    what the loss means as a likelihood, for :mod:`dirvae.evaluation`.
+    """
 
     config_name: str | None = None
+    density_normalised: bool = False
+    """Whether ``forward`` is a true −log p(x|z) (up to ``density_offset_per_value``)."""
+    density_offset_per_value: float = 0.0
+    """Constant per data value that turns the loss into a true NLL."""
+    density_note: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("config_name")
+        if name:
+            LOSSES.register(name, cls)
 
     def config_options(self) -> dict[str, Any]:
         """The JSON-able keyword arguments that rebuild this loss under ``config_name``."""
@@ -52,6 +74,9 @@ class MSELoss(ReconstructionLoss):
     """Summed squared error: a Gaussian likelihood with fixed unit-half variance."""
 
     config_name = "mse"
+    density_normalised = True
+    density_offset_per_value = 0.5 * math.log(math.pi)
+    density_note = "MSE read as a Gaussian likelihood with variance 1/2 (D/2·log π added): a true but badly scaled density"
 
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         return _sum_per_sample((output.float() - target.float()) ** 2)
@@ -61,6 +86,8 @@ class BernoulliLoss(ReconstructionLoss):
     """Binary cross-entropy on logits; targets may be binary or in [0, 1]."""
 
     config_name = "bernoulli"
+    density_normalised = True
+    density_note = "Bernoulli likelihood (a true density on binary data)"
 
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         bce = F.binary_cross_entropy_with_logits(output.float(), target.float(), reduction="none")
@@ -127,6 +154,8 @@ class GaussianLoss(_LearnedScale):
     """
 
     config_name = "gaussian"
+    density_normalised = True
+    density_note = "Gaussian likelihood with the learned scale (a true density)"
 
     def __init__(self, initial_scale: float = 0.1, channels: int | None = None, gain: float = 1.0) -> None:
         super().__init__(initial_scale, channels, gain)
@@ -161,6 +190,8 @@ class DiscretizedLogisticLoss(_LearnedScale):
     """
 
     config_name = "logistic"
+    density_normalised = True
+    density_note = "discretised logistic over 256 levels (a true probability of the 8-bit data)"
 
     def __init__(
         self, channels: int | None = None, bins: int = 256, gain: float = SCALE_GAIN, initial_scale: float = 0.1
@@ -210,29 +241,17 @@ class CallableLoss(ReconstructionLoss):
         return value
 
 
-BUILTIN_LOSSES: dict[str, type[ReconstructionLoss]] = {
-    "mse": MSELoss,
-    "bernoulli": BernoulliLoss,
-    "bce": BernoulliLoss,
-    "gaussian": GaussianLoss,
-    "logistic": DiscretizedLogisticLoss,
-}
+LOSSES.register("bce", BernoulliLoss)
+
 
 def make_reconstruction_loss(
     spec: str | ReconstructionLoss | Callable[[Tensor, Tensor], Tensor], **options: Any
 ) -> ReconstructionLoss:
-    """Resolve a name (with its constructor ``options``), a loss module, or a plain callable into a loss module."""
+    """Resolve a registered name (with its constructor ``options``), a loss module, or a plain callable into a loss module."""
     if isinstance(spec, ReconstructionLoss):
         return spec
     if isinstance(spec, str):
-        key = spec.lower()
-        if key == "stft":
-            from dirvae.losses.spectral import MultiResolutionSTFTLoss
-
-            return MultiResolutionSTFTLoss(**options)
-        if key not in BUILTIN_LOSSES:
-            raise ValueError(f"unknown reconstruction loss {spec!r}; choose one of {sorted(BUILTIN_LOSSES) + ['stft']}")
-        return BUILTIN_LOSSES[key](**options)
+        return LOSSES[spec.lower()](**options)
     if callable(spec):
         return CallableLoss(spec)
     raise TypeError(f"reconstruction must be a name, a ReconstructionLoss or a callable, got {type(spec).__name__}")

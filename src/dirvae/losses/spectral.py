@@ -26,7 +26,7 @@ value (the scale the DDSP/RAVE papers report).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -116,6 +116,18 @@ class MultiResolutionSTFTLoss(ReconstructionLoss):
         self.reduction = reduction
         self.squash = bool(squash)
         self.magnitude_floor = float(magnitude_floor)
+
+    def config_options(self) -> dict[str, Any]:
+        """Every option, so a saved run keeps its loss if a default changes."""
+        return {
+            "fft_sizes": list(self.fft_sizes),
+            "hop_fraction": self.hop_fraction,
+            "waveform_weight": self.waveform_weight,
+            "waveform_norm": self.waveform_norm,
+            "reduction": self.reduction,
+            "squash": self.squash,
+            "magnitude_floor": self.magnitude_floor,
+        }
 
     def mean(self, output: Tensor) -> Tensor:
         """The waveform a raw decoder output stands for: ``tanh`` into [-1, 1] (or as is)."""

@@ -21,45 +21,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import Any, Literal
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dirvae.nets.image import group_norm
+from dirvae.nets.melresnet import MelResNetEncoder
+from dirvae.nets.registry import ARCHITECTURES
+from dirvae.nets.strides import downsampled_length, split_stride, stride_geometry
 
-if TYPE_CHECKING:
-    from dirvae.nets.melresnet import MelResNetEncoder
-
-
-def stride_geometry(stride: int) -> tuple[int, int]:
-    """Kernel and padding for which a stride-``s`` conv maps ``s·L`` samples to exactly ``L``
-    and the transposed conv maps ``L`` back to exactly ``s·L``; the kernel spans two strides
-    (one less when odd, to keep the padding symmetric) so neighbouring windows overlap."""
-    if stride < 1:
-        raise ValueError(f"strides must be positive, got {stride}")
-    kernel = 2 * stride - stride % 2
-    return kernel, (kernel - stride) // 2
-
-
-def downsampled_length(length: int, strides: Sequence[int]) -> int:
-    """The encoder's output length for ``length`` samples: ``ceil`` at every level."""
-    for stride in strides:
-        length = -(-length // stride)
-    return length
-
-
-def split_stride(total: int, max_stride: int = 8) -> tuple[int, ...]:
-    """Factor an overall upsampling ratio into per-level strides no larger than
-    ``max_stride`` where possible (a prime factor above it stays whole), largest first."""
-    if total < 1:
-        raise ValueError(f"a stride product must be positive, got {total}")
-    strides: list[int] = []
-    while total > 1:
-        stride = next((d for d in range(max_stride, 1, -1) if total % d == 0), total)
-        strides.append(stride)
-        total //= stride
-    return tuple(strides) or (1,)
+__all__ = ["WaveDecoder", "WaveEncoder", "downsampled_length", "split_stride", "stride_geometry", "wave_autoencoder"]
 
 
 class ResidualUnit1d(nn.Module):
@@ -275,8 +248,6 @@ def wave_autoencoder(
         )
         return wave, decoder
 
-    from dirvae.nets.melresnet import MelResNetEncoder
-
     if isinstance(encoder, str):
         if encoder != "melresnet":
             raise ValueError(f"encoder must be 'wave', 'melresnet' or a MelResNetEncoder, got {encoder!r}")
@@ -308,3 +279,7 @@ def wave_autoencoder(
         dilations=dilations,
     )
     return mel, decoder
+
+
+ARCHITECTURES.register("wave", partial(wave_autoencoder, encoder="wave"))
+ARCHITECTURES.register("melresnet", partial(wave_autoencoder, encoder="melresnet"))

@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dirvae.nets.registry import ARCHITECTURES
+
 Size2d = tuple[int, int]
 
 
@@ -416,3 +418,7 @@ def resblock_autoencoder(
     encoder = ResBlockEncoder(in_channels, widths, out_channels=model_size, blocks=blocks)
     decoder = ResBlockDecoder(model_size, widths, in_channels, blocks=blocks, image_size=image_size)
     return encoder, decoder
+
+
+ARCHITECTURES.register("resnet", resnet_autoencoder)
+ARCHITECTURES.register("resblock", resblock_autoencoder)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from dirvae.nets.audio import downsampled_length
+from dirvae.nets.strides import downsampled_length
 from dirvae.nets.image import group_norm
 
 # Power floor of the log-mel, relative to a full-scale sine's ~0.25: an 85 dB range.

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from dirvae.nets.registry import ARCHITECTURES
+
 
 def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
@@ -111,3 +113,6 @@ def mlp_autoencoder(
     encoder = MLPEncoder(input_shape, hidden)
     decoder = MLPDecoder(model_size, tuple(hidden)[::-1], output_shape=input_shape)
     return encoder, decoder
+
+
+ARCHITECTURES.register("mlp", mlp_autoencoder)

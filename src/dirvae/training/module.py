@@ -102,7 +102,8 @@ class DirichletVAEModule(L.LightningModule):
         self.log("health/sanitized_gradients", float(self.sanitized_gradients), on_step=True, on_epoch=False)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return make_optimizer(self.parameters(), self.learning_rate)
+        mixed_precision = str(self.trainer.precision).endswith("-mixed")
+        return make_optimizer(self.parameters(), self.learning_rate, fused=not mixed_precision)
 
     def component_usage(self, latent: Tensor) -> Tensor:
         """Mean latent value per component over a batch and its positions, ``[K]``."""

@@ -1,0 +1,61 @@
+"""The files of a run directory: ``config.json`` and ``model.safetensors``.
+
+Reading and writing only, with one clear :class:`~dirvae.errors.RunError`
+per problem; nothing here knows what a model is (that is
+:meth:`dirvae.DirichletVAE.save_pretrained` / ``from_pretrained``), and
+nothing unpickles, so a run directory from anyone is safe to load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from dirvae.atomic import atomic_write, atomic_write_json
+from dirvae.errors import RunError
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+RUN_FORMAT = "dirvae-run/1"
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """The run's configuration, or one clear :class:`RunError`."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: not a run directory (no such folder); pass a folder written by 'dirvae train'")
+    path = run_dir / CONFIG_NAME
+    if not path.is_file():
+        raise RunError(f"{run_dir}: not a run directory (no {CONFIG_NAME}); pass a folder written by 'dirvae train'")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"{path}: unreadable configuration ({error})") from None
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
+        raise RunError(f"{path}: not a dirvae run configuration (expected format {RUN_FORMAT!r})")
+    return config
+
+
+def read_weights(run_dir: str | Path) -> dict[str, Tensor]:
+    """The run's state dict from safetensors (on the CPU), or one clear :class:`RunError`."""
+    run_dir = Path(run_dir)
+    weights = run_dir / WEIGHTS_NAME
+    if not weights.is_file():
+        raise RunError(f"{run_dir}: no {WEIGHTS_NAME}; the run has not saved weights yet")
+    try:
+        return load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise RunError(f"{weights}: corrupt or truncated weights file ({error})") from None
+
+
+def write_run(run_dir: str | Path, config: dict[str, Any], state: dict[str, Tensor]) -> Path:
+    """Write the weights, then the config, each atomically: a kill leaves a loadable pair."""
+    run_dir = Path(run_dir)
+    atomic_write(run_dir / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata={"format": RUN_FORMAT}))
+    atomic_write_json(run_dir / CONFIG_NAME, config)
+    return run_dir
