@@ -238,14 +238,13 @@ def _image_items(config: dict[str, Any], path: Path, start: int, count: int | No
 
 def _audio_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
     """Consecutive windows of one file; a file shorter than a window gives one padded window."""
-    import soundfile
-
+    from dirvae.data.audio_files import open_audio
     from dirvae.data.audio_windows import read_window, resampled_length
 
     options = data_options(config)
     size, rate, channels = options["sample_size"], options["sample_rate"], options["channels"]
     try:
-        sound = soundfile.SoundFile(str(path))
+        sound = open_audio(path)
     except Exception as error:
         raise _unreadable(path, "audio", error) from None
     with sound:

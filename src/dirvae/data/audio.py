@@ -13,10 +13,10 @@ import os
 import threading
 
 import numpy as np
-import soundfile
 import torch
 from torch.utils.data import Dataset
 
+from dirvae.data.audio_files import Sound, audio_info, open_audio
 from dirvae.data.audio_windows import (
     ChannelSpec,
     channel_count,
@@ -31,7 +31,7 @@ Item = tuple[torch.Tensor, int] | None
 
 
 class AudioFolder(Dataset):
-    """Windows of every audio file libsndfile reads under a folder.
+    """Windows of every audio file libsndfile or FFmpeg reads under a folder.
 
     ``pad_last`` zero-pads a file's last partial window instead of dropping it
     (dropping is the default: a mostly silent window teaches silence).  Files
@@ -74,7 +74,7 @@ class AudioFolder(Dataset):
         first_error = None
         for index in range(len(self.paths)):
             try:
-                info = soundfile.info(self.listing.absolute(index))
+                info = audio_info(self.listing.absolute(index))
                 if info.frames <= 0 or info.samplerate <= 0:
                     raise ValueError("no audio frames")
                 if not channels_fit(self.channels, info.channels):
@@ -155,7 +155,7 @@ class AudioFolder(Dataset):
             return None
         return torch.from_numpy(block), self.listing.label(path_index)
 
-    def _open(self, file: int) -> soundfile.SoundFile:
+    def _open(self, file: int) -> Sound:
         """The open file for this process and thread, reused across windows.
 
         Reopening costs little for WAV but seeking from scratch in Ogg does
@@ -168,7 +168,7 @@ class AudioFolder(Dataset):
         if cached is not None and cached[0] == os.getpid() and cached[1] == file:
             return cached[2]
         self._close()
-        sound = soundfile.SoundFile(self.listing.absolute(int(self.file_index[file])))
+        sound = open_audio(self.listing.absolute(int(self.file_index[file])))
         local.handle = (os.getpid(), file, sound)
         return sound
 
