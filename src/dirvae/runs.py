@@ -141,7 +141,9 @@ def data_options(config: dict[str, Any]) -> dict[str, Any]:
     data = config.get("data", {})
     if modality == "audio":
         channels = data.get("item_shape", [1])[0]
-        return {"sample_size": data["sample_size"], "sample_rate": data["sample_rate"], "channels": channels}
+        # Runs from before --pad-last dropped files shorter than a window.
+        pad_last = data.get("pad_last") or "none"
+        return {"sample_size": data["sample_size"], "sample_rate": data["sample_rate"], "channels": channels, "pad_last": pad_last}
     grayscale = data.get("grayscale")
     if grayscale is None and data.get("item_shape"):
         grayscale = data["item_shape"][0] == 1

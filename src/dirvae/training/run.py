@@ -109,7 +109,10 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
     if config.type == "image":
         dataset = open_folder(directory, "image", image_size=size, grayscale=config.grayscale)
     elif config.type == "audio":
-        dataset = open_folder(directory, "audio", sample_size=config.audio_size, sample_rate=config.sample_rate, channels=1)
+        dataset = open_folder(
+            directory, "audio", sample_size=config.audio_size, sample_rate=config.sample_rate, channels=1,
+            pad_last=config.pad_last,
+        )
     else:
         dataset = open_folder(directory, "video", image_size=size)
     return dataset, str(directory)
@@ -175,6 +178,7 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
             "grayscale": item_shape[0] == 1 if config.type != "audio" else None,
             "sample_rate": config.sample_rate if config.type == "audio" else None,
             "sample_size": item_shape[-1] if config.type == "audio" else None,
+            "pad_last": config.pad_last if config.type == "audio" else None,
         },
     }
 
@@ -302,20 +306,20 @@ def train(
         keep_saved_networks(run_config, run_dir)
     training = {key: value for key, value in config.to_dict().items() if key not in SESSION_ONLY}
     resolved = {key: run_config["model"][key] for key in (*RECIPE_FIELDS, "model_size")}
-    run_config["training"] = {**training, **resolved}
+    run_config["training"] = {**training, **resolved, "shuffle_all": config.mixes_files()}
     model = build_for_training(run_config, item_shape)
     if accelerator == "cpu":
         torch.set_num_threads(cpu_threads(config, model, item_shape))
 
     sampler = None
-    if hasattr(dataset, "groups"):
-        # Audio windows and video frames keep the seed's order: file by file,
+    if hasattr(dataset, "groups") and not config.mixes_files():
+        # The seed's order for audio windows and video frames: file by file,
         # --shuffle within a file, --shuffle-dir across files.
         sampler = GroupedSampler(dataset.groups(), config.shuffles(), config.shuffle_dir, config.seed)
     loader = make_loader(
         dataset,
         config.batches,
-        shuffle=config.shuffles(),
+        shuffle=config.shuffles() or config.mixes_files(),
         sampler=sampler,
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
