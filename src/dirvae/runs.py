@@ -179,6 +179,9 @@ def parse_input(text: str | Path) -> tuple[Path, int | None]:
     """``"clip.mp4#frame=3"`` → (clip.mp4, 3); a plain path → (path, None).
 
     A path that exists as typed is taken as it is, even with a ``#`` in it.
+    The key must fit what the path holds: ``#window=`` an audio file,
+    ``#frame=`` a video, ``#item=`` a folder or an image; ``clip.mp4#window=3``
+    is a :class:`DataError`, not silently frame 3.
     """
     path = Path(text)
     if path.exists():
@@ -186,7 +189,20 @@ def parse_input(text: str | Path) -> tuple[Path, int | None]:
     match = _SELECTOR.match(str(text))
     if match is None:
         return path, None
-    return Path(match["path"]), int(match["index"])
+    path, index = Path(match["path"]), int(match["index"])
+    key = match["key"]
+    if key is not None:
+        if _is_digits(path) or path.is_dir():
+            what, expected = "a folder", "item"
+        else:
+            modality = file_modality(path) or "image"
+            what = f"{article(modality)} {modality} file"
+            expected = {"audio": "window", "video": "frame"}.get(modality, "item")
+        if key != expected:
+            raise DataError(
+                f"{text}: {what} has no #{key}=; pick its items with {path}#{expected}={index} (or {path}#{index})"
+            )
+    return path, index
 
 
 def _is_digits(path: Path) -> bool:
@@ -376,6 +392,55 @@ def iter_inputs(
                 return
             taken += 1
             yield item
+
+
+def most_energetic_item(config: dict[str, Any], text: str | Path) -> tuple[Tensor, str, bool]:
+    """The loudest window (highest mean square) of an audio file; otherwise the first item.
+
+    A recording's first window is often leading silence, which makes a poor
+    end point for an interpolation.  Returns ``(tensor, name, chosen)``,
+    ``chosen`` saying whether a window was picked by energy (so a tool can
+    say so); ``FILE#N``, folders and other modalities give their first item.
+    """
+    path, index = parse_input(text)
+    if config.get("modality") != "audio" or index is not None or not path.is_file():
+        tensor, name = next(iter_inputs(config, [text], per_file=1, limit=1))
+        return tensor, name, False
+    best: tuple[float, Tensor, str] | None = None
+    for tensor, name in file_items(config, path):
+        energy = float(tensor.double().pow(2).mean())
+        if best is None or energy > best[0]:
+            best = (energy, tensor, name)
+    assert best is not None  # file_items gives at least one (padded) window
+    return best[1], best[2], True
+
+
+def spread_inputs(
+    config: dict[str, Any], paths: Sequence[str | Path], limit: int
+) -> tuple[Tensor, list[str], bool]:
+    """Up to ``limit`` items shared over the inputs, and whether any input had more.
+
+    Each input gets an equal share of what is left, so ``a.wav b.wav --limit
+    16`` takes 8 windows of each; an input with fewer items leaves its unused
+    share to the inputs after it.
+    """
+    items: list[Tensor] = []
+    names: list[str] = []
+    truncated = False
+    for number, text in enumerate(paths):
+        remaining = limit - len(items)
+        if remaining <= 0:
+            truncated = True
+            break
+        share = -(-remaining // (len(paths) - number))
+        got = list(iter_inputs(config, [text], limit=share + 1))
+        truncated = truncated or len(got) > share
+        for tensor, name in got[:share]:
+            items.append(tensor)
+            names.append(name)
+    if not items:
+        raise DataError("no readable input given")
+    return torch.stack(items), names, truncated
 
 
 def read_inputs(
