@@ -144,7 +144,13 @@ def quiet_lightning() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dirvae.training.config import legacy_training_options, read_config_file, resolve
-    from dirvae.training.run import Terminated, new_run_dir, resume_checkpoint, say, train
+    from dirvae.training.run import Terminated, launched_rank_zero, new_run_dir, resume_checkpoint, train
+    from dirvae.training.run import say as say_always
+
+    def say(message: str) -> None:
+        # Under DDP every rank runs this command: only the first one speaks.
+        if launched_rank_zero():
+            say_always(message)
 
     quiet_lightning()
     layers: list[dict] = []
@@ -175,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
             what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
             say(f"{what}: checkpoint saved; resume with: dirvae train --load {run_dir}")
             return 143 if isinstance(stop, Terminated) else 130
+        if not result.rank_zero:
+            return 0
         say(
             f"done: {result.global_step} steps, {result.samples_per_second:,.0f} samples/s; "
             f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "

@@ -72,10 +72,21 @@ class RunResult:
     sanitized_gradients: int
     seconds: float
     samples_per_second: float
+    """All processes together: each rank's steps times the batch times the number of ranks."""
+    rank_zero: bool = True
 
 
 def say(message: str) -> None:
     print(f"dirvae: {message}", file=sys.stderr, flush=True)
+
+
+def launched_rank_zero() -> bool:
+    """Whether this process is the first of a distributed run, before any trainer exists.
+
+    Lightning starts the other ranks as copies of this command with
+    LOCAL_RANK and NODE_RANK set; the first process has them unset or 0.
+    """
+    return all(os.environ.get(name, "0") == "0" for name in ("LOCAL_RANK", "NODE_RANK"))
 
 
 # ----------------------------------------------------------------------- data
@@ -361,6 +372,9 @@ def train(
         num_sanity_val_steps=0,
         use_distributed_sampler=True,
     )
+    # Lightning warns when an epoch has fewer steps than the logging interval;
+    # under DDP each rank's epoch is a 1/world_size share of the loader's.
+    trainer.log_every_n_steps = max(1, min(config.log_every, math.ceil(steps_per_epoch / trainer.world_size)))
     started = time.perf_counter()
     start_step = 0
     if resume_from is not None:
@@ -386,7 +400,8 @@ def train(
         nonfinite_losses=module.nonfinite_losses,
         sanitized_gradients=module.sanitized_gradients,
         seconds=elapsed,
-        samples_per_second=steps_done * config.batches / elapsed if elapsed > 0 else 0.0,
+        samples_per_second=steps_done * config.batches * trainer.world_size / elapsed if elapsed > 0 else 0.0,
+        rank_zero=bool(trainer.is_global_zero),
     )
 
 
