@@ -6,7 +6,7 @@ import soundfile
 import torch
 from scipy.signal import resample_poly
 
-from dirvae.data import AUDIO_EXTENSIONS, AudioFolder, AudioIterator, ShortFileWarning, UnreadableFileWarning
+from dirvae.data import AudioFolder, AudioIterator, ShortFileWarning, UnreadableFileWarning
 from dirvae.errors import DataError
 
 from .builders import sine, write_audio
