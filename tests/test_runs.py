@@ -18,9 +18,11 @@ from dirvae.runs import (
     iter_batches,
     load_inputs,
     load_run,
+    most_energetic_item,
     parse_input,
     pick_device,
     read_inputs,
+    spread_inputs,
 )
 from tests.cli.fixtures import write_audio, write_images, write_video
 
@@ -156,6 +158,44 @@ def test_parse_input(tmp_path):
     assert parse_input(odd) == (odd, None)  # an existing path is taken as typed
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("clip.mp4#window=3", r"clip.mp4#window=3: a video file has no #window=; pick its items with clip.mp4#frame=3"),
+        ("tone.wav#frame=2", r"tone.wav#frame=2: an audio file has no #frame=; pick its items with tone.wav#window=2"),
+        ("tone.mp3#item=1", r"an audio file has no #item="),
+        ("digits#frame=1", r"a folder has no #frame=; pick its items with digits#item=1"),
+    ],
+)
+def test_a_selector_must_fit_the_file(text, message):
+    with pytest.raises(DataError, match=message):
+        parse_input(text)
+    assert parse_input(text.split("#")[0] + "#" + text.split("=")[1])[1] == int(text.split("=")[1])  # #N always works
+
+
+def test_limit_is_spread_over_the_inputs(tmp_path):
+    sounds = write_audio(tmp_path / "sounds", n=3, seconds=0.2, rate=8000)  # 6 windows each
+    audio = _config("audio")
+    files = [sounds / f"tone{i}.wav" for i in range(3)]
+    batch, names, truncated = spread_inputs(audio, files[:2], limit=4)
+    assert truncated and [n.split("#")[0][-9:] for n in names] == ["tone0.wav"] * 2 + ["tone1.wav"] * 2
+    _, names, _ = spread_inputs(audio, files, limit=16)  # 16 = 6 + 5 + 5
+    assert [sum(n.startswith(str(f)) for n in names) for f in files] == [6, 5, 5]
+    _, names, truncated = spread_inputs(audio, [f"{files[0]}#window=2", files[1]], limit=16)
+    assert not truncated and len(names) == 7  # one picked window leaves 15 for the other file's 6
+
+
+def test_most_energetic_window(tmp_path):
+    loud = np.zeros(1600)
+    loud[800:1024] = 0.8 * np.sin(np.arange(224))  # inside window 3 of 256 samples
+    soundfile.write(tmp_path / "late.wav", loud, 8000)
+    audio = _config("audio")
+    tensor, name, chosen = most_energetic_item(audio, tmp_path / "late.wav")
+    assert chosen and name.endswith("late.wav#window=3") and tensor.abs().max() > 0.5
+    _, name, chosen = most_energetic_item(audio, f"{tmp_path / 'late.wav'}#window=1")
+    assert not chosen and name.endswith("#window=1")
+
+
 # ---------------------------------------------------------------- the data path
 def _image_config(size=8):
     config = _config()
@@ -253,7 +293,9 @@ def test_batches_keep_names_aligned_when_files_are_skipped(tmp_path):
 
 def test_data_options_reproduce_training():
     assert data_options(_image_config()) == {"image_size": 8, "grayscale": False}
-    assert data_options(_config("audio")) == {"sample_size": 256, "sample_rate": 8000, "channels": 1}
+    # A run saved before --pad-last dropped short files; a newer one says what it did.
+    assert data_options(_config("audio")) == {"sample_size": 256, "sample_rate": 8000, "channels": 1, "pad_last": "none"}
+    assert data_options(_config("audio", pad_last="short"))["pad_last"] == "short"
     gray = _image_config()
     gray["data"].update(grayscale=None, item_shape=[1, 8, 8])
     assert data_options(dict(gray, modality="video")) == {"image_size": 8, "grayscale": True}

@@ -141,7 +141,9 @@ def data_options(config: dict[str, Any]) -> dict[str, Any]:
     data = config.get("data", {})
     if modality == "audio":
         channels = data.get("item_shape", [1])[0]
-        return {"sample_size": data["sample_size"], "sample_rate": data["sample_rate"], "channels": channels}
+        # Runs from before --pad-last dropped files shorter than a window.
+        pad_last = data.get("pad_last") or "none"
+        return {"sample_size": data["sample_size"], "sample_rate": data["sample_rate"], "channels": channels, "pad_last": pad_last}
     grayscale = data.get("grayscale")
     if grayscale is None and data.get("item_shape"):
         grayscale = data["item_shape"][0] == 1
@@ -177,6 +179,9 @@ def parse_input(text: str | Path) -> tuple[Path, int | None]:
     """``"clip.mp4#frame=3"`` → (clip.mp4, 3); a plain path → (path, None).
 
     A path that exists as typed is taken as it is, even with a ``#`` in it.
+    The key must fit what the path holds: ``#window=`` an audio file,
+    ``#frame=`` a video, ``#item=`` a folder or an image; ``clip.mp4#window=3``
+    is a :class:`DataError`, not silently frame 3.
     """
     path = Path(text)
     if path.exists():
@@ -184,7 +189,20 @@ def parse_input(text: str | Path) -> tuple[Path, int | None]:
     match = _SELECTOR.match(str(text))
     if match is None:
         return path, None
-    return Path(match["path"]), int(match["index"])
+    path, index = Path(match["path"]), int(match["index"])
+    key = match["key"]
+    if key is not None:
+        if _is_digits(path) or path.is_dir():
+            what, expected = "a folder", "item"
+        else:
+            modality = file_modality(path) or "image"
+            what = f"{article(modality)} {modality} file"
+            expected = {"audio": "window", "video": "frame"}.get(modality, "item")
+        if key != expected:
+            raise DataError(
+                f"{text}: {what} has no #{key}=; pick its items with {path}#{expected}={index} (or {path}#{index})"
+            )
+    return path, index
 
 
 def _is_digits(path: Path) -> bool:
@@ -238,14 +256,13 @@ def _image_items(config: dict[str, Any], path: Path, start: int, count: int | No
 
 def _audio_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
     """Consecutive windows of one file; a file shorter than a window gives one padded window."""
-    import soundfile
-
+    from dirvae.data.audio_files import open_audio
     from dirvae.data.audio_windows import read_window, resampled_length
 
     options = data_options(config)
     size, rate, channels = options["sample_size"], options["sample_rate"], options["channels"]
     try:
-        sound = soundfile.SoundFile(str(path))
+        sound = open_audio(path)
     except Exception as error:
         raise _unreadable(path, "audio", error) from None
     with sound:
@@ -375,6 +392,55 @@ def iter_inputs(
                 return
             taken += 1
             yield item
+
+
+def most_energetic_item(config: dict[str, Any], text: str | Path) -> tuple[Tensor, str, bool]:
+    """The loudest window (highest mean square) of an audio file; otherwise the first item.
+
+    A recording's first window is often leading silence, which makes a poor
+    end point for an interpolation.  Returns ``(tensor, name, chosen)``,
+    ``chosen`` saying whether a window was picked by energy (so a tool can
+    say so); ``FILE#N``, folders and other modalities give their first item.
+    """
+    path, index = parse_input(text)
+    if config.get("modality") != "audio" or index is not None or not path.is_file():
+        tensor, name = next(iter_inputs(config, [text], per_file=1, limit=1))
+        return tensor, name, False
+    best: tuple[float, Tensor, str] | None = None
+    for tensor, name in file_items(config, path):
+        energy = float(tensor.double().pow(2).mean())
+        if best is None or energy > best[0]:
+            best = (energy, tensor, name)
+    assert best is not None  # file_items gives at least one (padded) window
+    return best[1], best[2], True
+
+
+def spread_inputs(
+    config: dict[str, Any], paths: Sequence[str | Path], limit: int
+) -> tuple[Tensor, list[str], bool]:
+    """Up to ``limit`` items shared over the inputs, and whether any input had more.
+
+    Each input gets an equal share of what is left, so ``a.wav b.wav --limit
+    16`` takes 8 windows of each; an input with fewer items leaves its unused
+    share to the inputs after it.
+    """
+    items: list[Tensor] = []
+    names: list[str] = []
+    truncated = False
+    for number, text in enumerate(paths):
+        remaining = limit - len(items)
+        if remaining <= 0:
+            truncated = True
+            break
+        share = -(-remaining // (len(paths) - number))
+        got = list(iter_inputs(config, [text], limit=share + 1))
+        truncated = truncated or len(got) > share
+        for tensor, name in got[:share]:
+            items.append(tensor)
+            names.append(name)
+    if not items:
+        raise DataError("no readable input given")
+    return torch.stack(items), names, truncated
 
 
 def read_inputs(

@@ -72,12 +72,14 @@ def test_npy_is_a_structured_array_loadable_without_pickle(use_runs, tmp_path, c
 
 
 def test_audio_rows_per_window_and_video_rows_per_frame(use_runs, tmp_path, capsys):
-    ok(capsys, "encode", use_runs.run("audio"), use_runs.base / "sounds", "--out", tmp_path / "a.csv", "--field", "flatten")
-    header, rows = _read_csv(tmp_path / "a.csv")
+    ok(capsys, "encode", use_runs.run("audio"), use_runs.base / "sounds", "--out", tmp_path / "a.csv")
+    header, rows = _read_csv(tmp_path / "a.csv")  # audio keeps every time step by default
     positions = DirichletVAE.from_pretrained(use_runs.run("audio")).latent_shape[0]
     assert header[:2] == ["file", "window"] and header[2:4] == ["z_0@0", "z_0@1"]
     assert len(header) == 2 + 2 * K * positions
     assert [(r[0], int(r[1])) for r in rows] == [(f"tone{f}.wav", w) for f in range(3) for w in range(AUDIO_WINDOWS)]
+    ok(capsys, "encode", use_runs.run("audio"), use_runs.base / "sounds", "--out", tmp_path / "avg.csv", "--field", "average")
+    assert len(_read_csv(tmp_path / "avg.csv")[0]) == 2 + 2 * K
     ok(capsys, "encode", use_runs.run("video"), use_runs.base / "clips", "--out", tmp_path / "v.npy")
     table = np.load(tmp_path / "v.npy")
     assert list(table["frame"]) == list(range(VIDEO_FRAMES)) and set(table["file"]) == {"a.mp4"}

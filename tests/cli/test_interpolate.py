@@ -85,6 +85,9 @@ def test_audio_is_one_wav_through_the_steps(use_runs, tmp_path, monkeypatch, cap
     result = ok(capsys, "interpolate", use_runs.run("audio"), sounds / "tone0.wav", f"{sounds / 'tone2.wav'}#window=1", "--steps", 5)
     assert "interpolation.wav" in result.stdout
     assert wav_info(tmp_path / "interpolation.wav") == (5 * AUDIO_SIZE, SAMPLE_RATE, 1)
+    # A plain file starts from its most energetic window, and the summary names it.
+    assert "tone0.wav#window=" in result.stdout and "(its most energetic window)" in result.stdout
+    assert "tone2.wav#window=1 " in result.stdout and result.stdout.count("most energetic") == 1
 
 
 def test_video_default_is_an_mp4(use_runs, tmp_path, monkeypatch, capsys):

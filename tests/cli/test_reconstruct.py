@@ -79,9 +79,23 @@ def test_audio_folder_and_single_wav(use_runs, tmp_path, monkeypatch, capsys):
     assert wav_info(folder / files[0]) == wav_info(folder / files[1]) == (AUDIO_WINDOWS * AUDIO_SIZE, SAMPLE_RATE, 1)
     assert wav_info(folder / files[3]) == (AUDIO_SIZE, SAMPLE_RATE, 1)
     result = ok(capsys, "reconstruct", run, sounds, "--limit", 4, "--out", "all.wav")
-    assert "first 4 items" in result.stderr
+    assert "using the first 4 items" in result.stderr
     # tone0's windows, their reconstruction, then tone1's first window and its reconstruction.
     assert wav_info(tmp_path / "all.wav") == (2 * 4 * AUDIO_SIZE, SAMPLE_RATE, 1)
+
+
+def test_limit_is_shared_over_the_inputs_and_mp3_reads(use_runs, tmp_path, capsys):
+    from tests.data.builders import write_ffmpeg_audio
+
+    run, sounds = use_runs.run("audio"), use_runs.base / "sounds"
+    result = ok(capsys, "reconstruct", run, sounds / "tone0.wav", sounds / "tone1.wav", "--limit", 4, "--out", tmp_path / "r")
+    assert "using 4 items, shared over the 2 inputs" in result.stderr
+    for number, name in enumerate(("tone0", "tone1")):  # 2 windows of each, not 3 + 1
+        assert wav_info(tmp_path / "r" / f"{number:03d}_{name}.input.wav") == (2 * AUDIO_SIZE, SAMPLE_RATE, 1)
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    mp3 = write_ffmpeg_audio(tmp_path / "x.mp3", (0.5 * np.sin(2 * np.pi * 330 * t))[:, None], SAMPLE_RATE, "libmp3lame")
+    result = ok(capsys, "reconstruct", run, mp3, "--out", tmp_path / "m")
+    assert wav_info(tmp_path / "m" / "000_x.input.wav") == (AUDIO_WINDOWS * AUDIO_SIZE, SAMPLE_RATE, 1)
 
 
 def test_video_frames_side_by_side_in_an_mp4(use_runs, tmp_path, capsys):
@@ -108,6 +122,8 @@ def test_wrong_modality_input_through_the_cli(cli_errors):
         ("image", "notes.txt", "not an image file"),
         ("image", "missing.png", "no such file"),
         ("video", "clips/a.mp4#frame=99", "has 12 frame(s)"),
+        ("video", "clips/a.mp4#window=2", "a video file has no #window=; pick its items with"),
+        ("audio", "sounds/tone0.wav#frame=1", "an audio file has no #frame="),
         ("image", "sounds", "holds audio files"),
         ("video", "broken.mp4", "unreadable or corrupt video file"),
     ],

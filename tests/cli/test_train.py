@@ -162,6 +162,19 @@ def test_two_process_ddp_on_cpu(workdir):
     assert config["progress"]["global_step"] == 4
 
 
+def test_two_process_ddp_speaks_once_from_rank_zero(workdir):
+    write_audio(workdir / "sounds", n=4, seconds=1.0, rate=8000)
+    result = run_cli(
+        "train", "--type", "audio", "--data", "sounds", "--audio-size", "2048", "--sample-rate", "8000",
+        "--iterations", "2", "--run-dir", "run", "--no-gpu", "--devices", "2", "--strategy", "ddp", "--batches", "2",
+        "--save-freq", "0", "--model-size", "4", cwd=workdir, timeout=300, check=0,
+    )  # fmt: skip
+    text = result.stderr.replace("\r", "\n")
+    done = [line for line in text.splitlines() if line.startswith("dirvae: done:")]
+    assert len(done) == 1 and text.count("dirvae: results in") == 1, result.stderr[-3000:]
+    assert "log_every_n_steps" not in text and "Grad strides do not match" not in text
+
+
 def test_bf16_mixed_precision_keeps_dirichlet_math_in_float32(workdir):
     run_cli("train", "--iterations", "3", "--run-dir", "run", "--precision", "bf16-mixed", "--no-gpu", *FAST, cwd=workdir, check=0)
     weights = load_file(workdir / "run" / "model.safetensors")

@@ -160,3 +160,27 @@ VIDEO_KINDS = {
     "mpeg4.mkv": ("mpeg4", {"g": "8"}),
     "mjpeg.avi": ("mjpeg", None),
 }
+
+
+def write_ffmpeg_audio(path: Path, data: np.ndarray, rate: int, codec: str) -> Path:
+    """Encode [frames, channels] float audio with PyAV (e.g. libmp3lame for .mp3, aac for .m4a)."""
+    layout = "mono" if data.shape[1] == 1 else "stereo"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        for start in range(0, data.shape[0], 1024):
+            chunk = np.ascontiguousarray(data[start : start + 1024].T, dtype=np.float32)
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def ffmpeg_decode(path: Path) -> np.ndarray:
+    """The whole file decoded by FFmpeg in one pass, [frames, channels] float32 (planar float codecs)."""
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray() for frame in container.decode(audio=0)]
+    assert all(frame.dtype == np.float32 for frame in frames)
+    return np.concatenate(frames, axis=1).T

@@ -6,8 +6,7 @@ import soundfile
 import torch
 from scipy.signal import resample_poly
 
-from dirvae.data import AUDIO_EXTENSIONS, AudioFolder, AudioIterator, UnreadableFileWarning
-from dirvae.data.formats import MP3_WINDOWS_WORK
+from dirvae.data import AudioFolder, AudioIterator, ShortFileWarning, UnreadableFileWarning
 from dirvae.errors import DataError
 
 from .builders import sine, write_audio
@@ -62,22 +61,6 @@ def test_each_format_reads_in_range(tmp_path, name, subtype, tolerance):
         assert np.corrcoef(got[500:3500], data[500:3500, 0])[0, 1] > 0.99
     else:
         np.testing.assert_allclose(got, data[: len(got), 0], atol=tolerance)
-
-
-def test_mp3_only_when_libsndfile_reads_it_in_windows(tmp_path):
-    if "MP3" not in soundfile.available_formats():
-        pytest.skip("this libsndfile has no MP3 at all")
-    write_audio(tmp_path / "a.mp3", sine(32000, 16000, frequency=300.0), 16000, format="MP3")
-    if not MP3_WINDOWS_WORK:
-        # a libsndfile that garbles seeks is refused up front, not trained on
-        assert ".mp3" not in AUDIO_EXTENSIONS
-        with pytest.raises(DataError, match="no audio file found"):
-            AudioFolder(tmp_path, sample_size=4096, sample_rate=16000)
-        return
-    dataset = AudioFolder(tmp_path, sample_size=4096, sample_rate=16000)
-    assert len(dataset) >= 6
-    window = dataset[5][0].numpy()[0]
-    assert 0.2 < np.abs(window).max() <= 1.0
 
 
 def test_float_samples_beyond_full_scale_are_clipped(tmp_path):
@@ -176,6 +159,25 @@ def test_iterator_order_follows_the_seed(tmp_path):
         assert (len(window_orders) > 1 or window_orders != {(0, 1, 2, 3) * 3}) == shuffle
 
 
+def test_shuffle_all_mixes_files_in_every_batch(tmp_path):
+    folder = encoded_folder(tmp_path, files=6, windows=4)
+    grouped = [codes(AudioIterator(folder, sample_size=32, batches=4, sample_rate=RATE, shuffle=True,
+                                   shuffle_dir=True, seed=seed)) for seed in range(3)]
+    mixed = [codes(AudioIterator(folder, sample_size=32, batches=4, sample_rate=RATE, shuffle_all=True, seed=seed))
+             for seed in range(3)]
+
+    def files_per_batch(seen):
+        return [len({code // 10 for code in seen[k : k + 4]}) for k in range(0, len(seen), 4)]
+
+    assert all(files_per_batch(seen) == [1] * 6 for seen in grouped)  # the seed: one file per batch
+    for seen in mixed:
+        assert sorted(seen) == sorted(grouped[0])  # every window once per epoch
+        assert sum(files_per_batch(seen)) > 6 * 2  # batches of 4 mostly hold 3-4 files
+    assert len({tuple(seen) for seen in mixed}) == 3
+    again = codes(AudioIterator(folder, sample_size=32, batches=4, sample_rate=RATE, shuffle_all=True, seed=1))
+    assert again == mixed[1]
+
+
 def test_shuffle_dir_order_varies_between_epochs_and_seeds(tmp_path):
     folder = encoded_folder(tmp_path, files=6, windows=1)
     iterator = AudioIterator(folder, sample_size=32, batches=6, sample_rate=RATE, shuffle_dir=True, seed=0)
@@ -208,8 +210,29 @@ def test_no_readable_audio_is_one_clear_error(tmp_path):
         AudioFolder(tmp_path)
     (tmp_path / "a.wav").unlink()
     write_audio(tmp_path / "short.wav", sine(100, RATE), RATE)
-    with pytest.raises(DataError, match="whole window"):
-        AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE)
+    with pytest.raises(DataError, match=r"whole window.*--audio-size 1000.*--pad-last short"):
+        AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE, pad_last="none")
+
+
+def test_short_files_are_padded_by_default_or_counted_and_named(tmp_path):
+    write_audio(tmp_path / "long.wav", sine(2500, RATE), RATE)
+    for name in ("s1.wav", "s2.wav", "s3.wav", "s4.wav"):
+        write_audio(tmp_path / name, sine(400, RATE), RATE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # padding by default: nothing to warn about
+        padded = AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE)
+    assert len(padded) == 2 + 4 and padded.too_short == 0  # long.wav keeps dropping its tail
+    short = padded[2][0].numpy()[0]
+    assert padded.describe(2) == "s1.wav#window=0" and np.abs(short[:400]).max() > 0.1 and not short[400:].any()
+    assert len(AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE, pad_last="all")) == 3 + 4
+    with pytest.warns(ShortFileWarning) as caught:
+        dropped = AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE, pad_last="none")
+    assert len(dropped) == 2 and dropped.too_short == 4
+    (message,) = [str(w.message) for w in caught]
+    assert "\n" not in message and "4 of 5 audio files are shorter than one window" in message
+    assert "s1.wav, s2.wav, s3.wav and 1 more" in message and "--pad-last" in message and "--audio-size 1000" in message
+    with pytest.raises(DataError, match="--pad-last must be one of none, short, all"):
+        AudioFolder(tmp_path, sample_size=1000, sample_rate=RATE, pad_last="some")
 
 
 def test_class_folders_label_every_window(tmp_path):

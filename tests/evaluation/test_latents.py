@@ -174,3 +174,20 @@ def test_used_components_need_variation_and_decoder_weight():
     # rescaling z by c and the weights by 1/c changes nothing
     torch.testing.assert_close(component_signal(variance * 0.01**2, norms / 0.01), signal)
     assert used_components(torch.zeros(3)) == 0
+
+
+def test_knn_folds_grouped_by_file_do_not_score_near_duplicates():
+    # 40 "videos", each a run of near-identical frames at its own random point,
+    # with a class that has nothing to do with where the point lies.
+    g = torch.Generator().manual_seed(0)
+    files = torch.arange(40).repeat_interleave(10)
+    centres = torch.rand(40, 4, generator=g)
+    means = centres[files] + 1e-4 * torch.randn(400, 4, generator=g)
+    labels = (torch.arange(40) % 2)[files]
+    leaky = knn_cross_validated(means, labels, k=5, folds=5)
+    assert leaky.accuracy == 1.0  # neighbours from the same file on both sides of the split
+    grouped = knn_cross_validated(means, labels, k=5, folds=5, groups=files)
+    assert grouped.accuracy < 0.7 and "grouped by file (40 files)" in grouped.method  # chance, as it should be
+    assert knn_cross_validated(means, labels, k=5, folds=5, groups=torch.zeros(400)).accuracy is None
+    few = knn_cross_validated(means, labels, k=5, folds=5, groups=files % 3)  # 3 files: leave-one-file-out
+    assert few.accuracy is not None and "3-fold" in few.method

@@ -8,7 +8,7 @@ from PIL import Image
 
 from dirvae import DirichletVAE
 from dirvae.data import Batch
-from dirvae.evaluation import draw_components_chart, evaluate_model, format_table, to_json
+from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, nll_warning, to_json
 from dirvae.nets.mlp import mlp_autoencoder
 
 
@@ -88,3 +88,32 @@ def test_components_chart(tmp_path, k):
 def test_components_chart_rejects_mismatched_series(tmp_path):
     with pytest.raises(ValueError):
         draw_components_chart(tmp_path / "c.png", [0.1, 0.2], [0.5], [1.0, 2.0])
+
+
+def test_a_degenerate_importance_sample_is_flagged_with_what_to_do():
+    assert nll_warning(25.0, 500) is None
+    message = nll_warning(1.0, 500)
+    assert "effective sample size is 1.0 of 500 draws" in message and "--nll-samples" in message
+    report = evaluate_model(_model(), _batches(), nll_samples=6)  # 6 draws: never 10 effective ones
+    assert report["effective_samples_mean"] <= 6 and report["nll_warning"].startswith("NLL unreliable")
+    text = format_table(report | {"run": "RUN", "data": "DATA"})
+    assert text.splitlines()[-2].startswith("warning: NLL unreliable")  # before the kNN line
+
+
+def test_labels_with_files_group_the_knn_folds():
+    from dirvae.data import make_loader
+
+    class Windows(torch.utils.data.Dataset):  # 8 files of 5 items, one class per file
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, index):
+            return torch.full((1, 4, 4), (index // 5) / 8.0), (index // 5) % 2
+
+        def locate(self, index):
+            return index // 5, index % 5
+
+    loader = make_loader(WithFiles(Windows()), 10)
+    assert next(iter(loader)).labels.shape == (10, 2)
+    report = evaluate_model(_model(), loader, nll_samples=2, knn_k=3, knn_folds=4)
+    assert "grouped by file (8 files)" in report["knn"]["method"]

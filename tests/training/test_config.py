@@ -112,5 +112,24 @@ def test_session_only_options_are_not_resumed():
     from dirvae.training.config import legacy_training_options
 
     saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8}
-    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8}
+    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "shuffle_all": False, "pad_last": "none"}
     assert resolve(legacy_training_options(saved)).view is False
+
+
+def test_reading_order_and_padding_defaults_and_old_runs():
+    from dirvae.training.config import legacy_training_options
+
+    assert resolve({"type": "audio"}).mixes_files() and resolve({"type": "video"}).mixes_files()
+    assert not resolve({"type": "image"}).mixes_files()
+    # --shuffle / --shuffle-dir keep the seed's file-by-file meaning; --shuffle-all wins when given.
+    assert not resolve({"type": "audio", "shuffle": True}).mixes_files()
+    assert not resolve({"type": "video", "shuffle_dir": True}).mixes_files()
+    assert resolve({"type": "audio", "shuffle_dir": True, "shuffle_all": True}).mixes_files()
+    assert resolve({"type": "audio"}).pad_last == "short"
+    with pytest.raises(DirvaeError, match="--pad-last must be one of none, short, all"):
+        resolve({"type": "audio", "pad_last": "every"})
+    # A run saved before these options read file by file and dropped short files.
+    old = resolve(legacy_training_options({"type": "audio", "recipe": "default"}))
+    assert not old.mixes_files() and old.pad_last == "none"
+    new = resolve(legacy_training_options({"type": "audio", "recipe": "default", "shuffle_all": True, "pad_last": "all"}))
+    assert new.mixes_files() and new.pad_last == "all"

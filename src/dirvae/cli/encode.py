@@ -7,11 +7,13 @@ z_0 ... z_{K-1}, then the concentration alpha_0 ... alpha_{K-1} (a Gaussian
 run has its mean and std_0 ... instead).
 
 Models whose latent is a field (the ResNet image model's [K, h, w], the audio
-model's [K, t]) have a simplex at every position.  By default (--field
-average) a row holds their average: the mean of the posterior means, itself a
-point on the simplex, and the mean α.  --field flatten keeps every position:
-columns z_k@i for audio (time step i) and z_k@i_j for images (row i, column
-j), component-major, and the same for alpha.
+model's [K, t]) have a simplex at every position.  --field flatten (the
+default for audio) keeps every position: columns z_k@i for audio (time step
+i) and z_k@i_j for images (row i, column j), component-major, and the same
+for alpha.  --field average (the default for images and video) puts their
+average in a row: the mean of the posterior means, itself a point on the
+simplex, and the mean α.  Audio defaults to flatten because a window's time
+steps code different sounds and their average is close to uniform.
 
 A .npy output is a structured array with the same fields: np.load(path)["z"]
 is [N, K] (or [N, K, *field] with --field flatten), ["alpha"] likewise, and
@@ -36,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--field",
         choices=["average", "flatten"],
-        default="average",
-        help="for a latent with several positions: average them (default) or keep one column per position",
+        default=None,
+        help="for a latent with several positions: keep one column per position (flatten; the default for audio) "
+        "or average them (average; the default for images and video)",
     )
     add("--batch-size", type=positive_int, default=64, help="items encoded at a time (default 64)")
     add("--workers", type=int, default=0, help="data-loading processes for a folder (default 0)")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     table = LatentTable(
         model.model_size,
         model.latent_shape or (),
-        field=args.field,
+        field=args.field or ("flatten" if modality == "audio" else "average"),
         kind=model.latent_kind,
         index={"audio": "window", "video": "frame"}.get(modality),
     )

@@ -5,7 +5,10 @@ DIR is a folder of images, audio or video read the way the run was trained
 by importance sampling from the exact posterior, the ELBO split into
 reconstruction and KL (with the model's training KL and with the exact KL),
 kNN (k=5) accuracy on posterior means cross-validated over the labelled items
-(class sub-folders, or the digits' labels), active units (Var_x E[z_d|x] >
+(class sub-folders, or the digits' labels; audio and video folds are split by
+file, so near-identical neighbouring frames never sit on both sides), a
+warning when the importance weights' effective sample size makes the NLL
+unreliable, active units (Var_x E[z_d|x] >
 0.01), the mean latent value and decoder weight norm per component, and a PNG
 bar chart of the last three (RUN/evaluation.png, or in --out-dir, next to
 evaluation.json).
@@ -43,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     add("--seed", type=int, default=0, help="random seed for the samples and the kNN folds (default 0)")
     add("--knn-k", type=_positive, default=5, help="neighbours for the kNN accuracy (default 5)")
-    add("--folds", type=_positive, default=5, help="cross-validation folds for the kNN accuracy (default 5)")
+    add("--folds", type=_positive, default=5, help="cross-validation folds for the kNN accuracy, grouped by file for audio and video (default 5)")
 
 
 def _check_device(name: str | None) -> None:
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     from dirvae.atomic import atomic_write_json
     from dirvae.data import make_loader
-    from dirvae.evaluation import draw_components_chart, evaluate_model, format_table, to_json
+    from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
     from dirvae.runs import dataset_for_run, load_run
 
     _check_device(args.device)
@@ -79,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = dataset_for_run(config, data)
     if len(dataset) == 0:
         raise DataError(f"{data}: no items to evaluate")
+    if hasattr(dataset, "locate"):
+        dataset = WithFiles(dataset)  # kNN folds split by file: frames of one video are near copies
     if args.limit is not None:
         dataset = Subset(dataset, range(min(args.limit, len(dataset))))
     loader = make_loader(dataset, args.batch_size, shuffle=False)
@@ -113,4 +118,6 @@ def run(args: argparse.Namespace) -> int:
 
     print(to_json(report) if args.json else format_table(report))
     sys.stdout.flush()
+    if report.get("nll_warning"):
+        print(f"dirvae evaluate: warning: {report['nll_warning']}", file=sys.stderr, flush=True)
     return 0

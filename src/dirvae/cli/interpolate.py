@@ -3,9 +3,11 @@
 Two paths: --path mean (default) walks the straight line on the simplex
 between the two posterior means; --path concentration blends the two
 posteriors' α and decodes each blend's mean (the seed's interpolation).
-A and B are files of the run's modality: an audio file gives its first
-window and a video its first frame, unless FILE#N picks window or frame N
-(FOLDER#N picks item N of a folder, digits#N a digit for digits runs).
+A and B are files of the run's modality: an audio file gives its most
+energetic window (the highest mean square; a first window is often silence)
+and a video its first frame, unless FILE#N picks window or frame N
+(FOLDER#N picks item N of a folder, digits#N a digit for digits runs).  The
+summary line names the window or frame used.
 
 Images write an animated GIF (default interpolation.gif) or, with --out
 x.png, a strip of the steps left to right; video writes an MP4 (default
@@ -40,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the description's paragraphs
     add_run_arguments(parser)
     add = parser.add_argument
-    add("a", metavar="A", help="the input to start from (FILE, or FILE#N for window or frame N)")
+    add("a", metavar="A", help="the input to start from: FILE (audio: its most energetic window; video: its first frame), or FILE#N for window or frame N")
     add("b", metavar="B", help="the input to end at")
     add("--steps", type=_steps, default=16, help="decoded steps, A's and B's included (default 16)")
     add(
@@ -62,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dirvae.outputs import check_output, save_pictures, save_sounds
-    from dirvae.runs import decode_in_chunks, forwarding_warnings, iter_inputs, load_run, warn
+    from dirvae.runs import decode_in_chunks, forwarding_warnings, load_run, most_energetic_item, warn
 
     model, config = load_run(args.run, args.device)
     modality = config["modality"]
@@ -72,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
     ends, names = [], []
     with forwarding_warnings(warn("interpolate")):
         for text in (args.a, args.b):
-            tensor, name = next(iter_inputs(config, [text], per_file=1, limit=1))
+            tensor, name, loudest = most_energetic_item(config, text)
             ends.append(tensor[None].to(device))
-            names.append(name)
+            names.append(f"{name} (its most energetic window)" if loudest else name)
     latents = model.interpolation_path(ends[0], ends[1], args.steps, args.path)
     steps = decode_in_chunks(model, latents, args.batch_size)
     if modality == "audio":

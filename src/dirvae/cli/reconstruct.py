@@ -3,7 +3,9 @@
 INPUT is a file, a folder, or one item of either: FILE#N picks window or
 frame N of an audio or video file, FOLDER#N item N of a folder (digits#N for
 the embedded digits).  Audio and video files give all their windows or
-frames, up to --limit items in all.
+frames, up to --limit items in all, shared equally over the inputs
+(a b --limit 16 takes 8 of each; an input with fewer leaves the rest to the
+others).
 
 Images and video frames give one picture (default reconstructions.png) whose
 rows alternate inputs and their reconstructions; --out x.gif or x.mp4 shows
@@ -39,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output: a picture (.png, .jpg), .gif, .mp4 or a folder for images and video "
         "(default reconstructions.png); a .wav/.flac or a folder for audio (default reconstructions/)",
     )
-    add("--limit", type=positive_int, default=64, help="use at most this many items (windows, frames) in all (default 64)")
+    add("--limit", type=positive_int, default=64, help="use at most this many items (windows, frames) in all, shared equally over the inputs (default 64)")
     add("--stochastic", action="store_true", help="decode a random draw from each posterior instead of its mean")
     add("--fps", type=positive_float, default=4.0, help="frames a second of a .gif or .mp4 (default 4)")
     add("--batch-size", type=positive_int, default=64, help="items encoded at a time (default 64)")
@@ -96,7 +98,7 @@ def _write_sounds(inputs, outputs, names, out: Path, kind: str, rate: int) -> st
 
 def run(args: argparse.Namespace) -> int:
     from dirvae.outputs import check_output
-    from dirvae.runs import forwarding_warnings, load_run, read_inputs, reconstruct_in_chunks, warn
+    from dirvae.runs import forwarding_warnings, load_run, reconstruct_in_chunks, spread_inputs, warn
 
     model, config = load_run(args.run, args.device)
     modality = config["modality"]
@@ -104,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or ("reconstructions" if audio else "reconstructions.png"))
     kind = check_output(out, SOUND_KINDS if audio else PICTURE_KINDS, f"{modality} reconstructions")
     with forwarding_warnings(warn("reconstruct")):
-        inputs, names = read_inputs(config, args.inputs, limit=args.limit + 1)
-    if len(names) > args.limit:
-        inputs, names = inputs[: args.limit], names[: args.limit]
-        warn("reconstruct")(f"using the first {args.limit} items (raise --limit for more)")
+        inputs, names, truncated = spread_inputs(config, args.inputs, args.limit)
+    if truncated:
+        which = f"{len(names)} items, shared over the {len(args.inputs)} inputs" if len(args.inputs) > 1 else f"the first {len(names)} items"
+        warn("reconstruct")(f"using {which} (raise --limit for more)")
     torch.manual_seed(args.seed)
     outputs = reconstruct_in_chunks(model, inputs, args.batch_size, stochastic=args.stochastic)
     if audio:

@@ -45,9 +45,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--image-size", type=int, help="images and frames are resized and centre-cropped to this (default 64; 28 on the digits)")
     add("--sample-rate", type=int, help="audio is resampled to this rate (default 16000)")
     add("--grayscale", action="store_const", const=True, help="train on grayscale images")
-    add("--shuffle", action="store_const", const=True, help="audio/video: shuffle windows or frames within each file (images shuffle by default)")
+    add(
+        "--shuffle-all",
+        action="store_const",
+        const=True,
+        help="audio/video: every batch draws windows or frames at random from all files "
+        "(the default unless --shuffle or --shuffle-dir is given)",
+    )
+    add(
+        "--no-shuffle-all",
+        dest="shuffle_all",
+        action="store_const",
+        const=False,
+        help="audio/video: read file by file, as the seed did (--shuffle and --shuffle-dir then apply)",
+    )
+    add(
+        "--shuffle",
+        action="store_const",
+        const=True,
+        help="audio/video: read file by file, shuffling the windows or frames within each file; "
+        "images: shuffle the files (their default)",
+    )
     add("--no-shuffle", dest="shuffle", action="store_const", const=False, help="images: keep the sorted file order")
-    add("--shuffle-dir", action="store_const", const=True, help="shuffle the order of files (audio, video)")
+    add(
+        "--shuffle-dir",
+        action="store_const",
+        const=True,
+        help="audio/video: read file by file, the files in a random order each epoch (with --shuffle, each file's items shuffled too)",
+    )
+    add(
+        "--pad-last",
+        nargs="?",
+        const="all",
+        choices=["none", "short", "all"],
+        help="audio: zero-pad a file's last partial window instead of dropping it: "
+        "short pads only files shorter than one window (default), all (the flag alone) every file, "
+        "none drops them (short files are then named in a warning)",
+    )
     add("--no-gpu", action="store_const", const=True, help="train on the CPU even when a GPU is present")
     add("--load", metavar="RUN", help="resume the run in this directory")
     add("--save-freq", type=float, metavar="SECONDS", help="checkpoint at most this often (default 10; 0 = every step)")
@@ -110,7 +144,13 @@ def quiet_lightning() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dirvae.training.config import legacy_training_options, read_config_file, resolve
-    from dirvae.training.run import Terminated, new_run_dir, resume_checkpoint, say, train
+    from dirvae.training.run import Terminated, launched_rank_zero, new_run_dir, resume_checkpoint, train
+    from dirvae.training.run import say as say_always
+
+    def say(message: str) -> None:
+        # Under DDP every rank runs this command: only the first one speaks.
+        if launched_rank_zero():
+            say_always(message)
 
     quiet_lightning()
     layers: list[dict] = []
@@ -141,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
             what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
             say(f"{what}: checkpoint saved; resume with: dirvae train --load {run_dir}")
             return 143 if isinstance(stop, Terminated) else 130
+        if not result.rank_zero:
+            return 0
         say(
             f"done: {result.global_step} steps, {result.samples_per_second:,.0f} samples/s; "
             f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "

@@ -6,7 +6,7 @@ for an unreadable file; :func:`make_loader` batches them into :class:`Batch`
 es with :func:`collate_batch`.  The iterators keep the seed's simple API.
 """
 
-from dirvae.data.audio import AudioFolder
+from dirvae.data.audio import AudioFolder, ShortFileWarning
 from dirvae.data.bad_files import UnreadableFileWarning
 from dirvae.data.digits import DigitsDataset, digits
 from dirvae.data.files import PathList
@@ -38,6 +38,7 @@ __all__ = [
     "ImageFolder",
     "ImageIterator",
     "PathList",
+    "ShortFileWarning",
     "UnreadableFileWarning",
     "VideoFolder",
     "VideoIterator",

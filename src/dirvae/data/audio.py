@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import numpy as np
-import soundfile
 import torch
 from torch.utils.data import Dataset
 
+from dirvae.data.audio_files import Sound, audio_info, open_audio
 from dirvae.data.audio_windows import (
     ChannelSpec,
     channel_count,
@@ -29,12 +30,34 @@ from dirvae.data.files import no_readable_error, open_listing
 
 Item = tuple[torch.Tensor, int] | None
 
+PADDING_MODES = ("none", "short", "all")
+
+
+class ShortFileWarning(UserWarning):
+    """Audio files shorter than one window were left out (padding is off)."""
+
+
+def padding_mode(pad_last: bool | str) -> str:
+    """``pad_last`` as one of PADDING_MODES (True is "all" and False "none", as in the seed)."""
+    from dirvae.errors import DataError
+
+    if pad_last is True or pad_last is False:
+        return "all" if pad_last else "none"
+    if pad_last not in PADDING_MODES:
+        raise DataError(f"--pad-last must be one of {', '.join(PADDING_MODES)}, not {pad_last!r}")
+    return str(pad_last)
+
 
 class AudioFolder(Dataset):
-    """Windows of every audio file libsndfile reads under a folder.
+    """Windows of every audio file libsndfile or FFmpeg reads under a folder.
 
-    ``pad_last`` zero-pads a file's last partial window instead of dropping it
-    (dropping is the default: a mostly silent window teaches silence).  Files
+    ``pad_last`` says which last partial windows are zero-padded rather than
+    dropped: ``"short"`` (the default) pads only files shorter than one
+    window, which would otherwise be dropped whole; ``"all"`` (or True) pads
+    every file's last window; ``"none"`` (or False, the seed's behaviour)
+    drops them, and files shorter than a window are then counted in
+    ``too_short`` and named in one warning.  Longer files keep dropping their
+    tail by default because a mostly silent window teaches silence.  Files
     whose header cannot be read are left out when listing, each with one
     warning, and counted in ``refused``.
     """
@@ -47,7 +70,7 @@ class AudioFolder(Dataset):
         sample_size: int = 2**16,
         sample_rate: int = 44100,
         channels: ChannelSpec = 1,
-        pad_last: bool = False,
+        pad_last: bool | str = "short",
         labels: bool | None = None,
     ) -> None:
         from dirvae.errors import DataError
@@ -59,7 +82,7 @@ class AudioFolder(Dataset):
         self.sample_size = int(sample_size)
         self.sample_rate = int(sample_rate)
         self.channels: ChannelSpec = channels if isinstance(channels, int) else tuple(int(c) for c in channels)
-        self.pad_last = bool(pad_last)
+        self.pad_last = padding_mode(pad_last)
         self.listing = open_listing(directory, self.modality, labels)
         self.root = self.listing.root
         self.paths = self.listing.paths
@@ -74,7 +97,7 @@ class AudioFolder(Dataset):
         first_error = None
         for index in range(len(self.paths)):
             try:
-                info = soundfile.info(self.listing.absolute(index))
+                info = audio_info(self.listing.absolute(index))
                 if info.frames <= 0 or info.samplerate <= 0:
                     raise ValueError("no audio frames")
                 if not channels_fit(self.channels, info.channels):
@@ -85,10 +108,11 @@ class AudioFolder(Dataset):
                 continue
             length = resampled_length(info.frames, info.samplerate, self.sample_rate)
             whole, rest = divmod(length, self.sample_size)
+            padded = self.pad_last == "all" or (self.pad_last == "short" and whole == 0)
             kept.append(index)
             frames.append(info.frames)
             rates.append(info.samplerate)
-            counts.append(whole + (1 if rest and self.pad_last else 0))
+            counts.append(whole + (1 if rest and padded else 0))
         self.refused = len(self.paths) - len(kept)
         if not kept:
             raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
@@ -99,12 +123,23 @@ class AudioFolder(Dataset):
         self.file_starts = np.zeros(len(kept), dtype=np.int64)  # first item of each file
         np.cumsum(self.file_windows[:-1], out=self.file_starts[1:])
         self.file_ends = self.file_starts + self.file_windows
+        short = [self.paths[int(i)] for i in self.file_index[self.file_windows == 0]]
+        self.too_short = len(short)
+        window = f"{self.sample_size} samples at {self.sample_rate} Hz (--audio-size {self.sample_size}, --sample-rate {self.sample_rate})"
         if int(self.file_windows.sum()) == 0:
             from dirvae.errors import DataError
 
             raise DataError(
-                f"{self.root}: no audio file holds a whole window of {self.sample_size} frames at "
-                f"{self.sample_rate} Hz; use a smaller sample_size or pad the last window"
+                f"{self.root}: no audio file holds a whole window of {window}; "
+                "lower --audio-size or pass --pad-last short to pad short files"
+            )
+        if short:
+            shown = ", ".join(short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else "")
+            warnings.warn(
+                f"{self.root}: {len(short)} of {len(self.paths)} audio files are shorter than one window of "
+                f"{window} and are not used ({shown}); pass --pad-last short to pad them, or lower --audio-size",
+                ShortFileWarning,
+                stacklevel=3,
             )
 
     @property
@@ -155,7 +190,7 @@ class AudioFolder(Dataset):
             return None
         return torch.from_numpy(block), self.listing.label(path_index)
 
-    def _open(self, file: int) -> soundfile.SoundFile:
+    def _open(self, file: int) -> Sound:
         """The open file for this process and thread, reused across windows.
 
         Reopening costs little for WAV but seeking from scratch in Ogg does
@@ -168,7 +203,7 @@ class AudioFolder(Dataset):
         if cached is not None and cached[0] == os.getpid() and cached[1] == file:
             return cached[2]
         self._close()
-        sound = soundfile.SoundFile(self.listing.absolute(int(self.file_index[file])))
+        sound = open_audio(self.listing.absolute(int(self.file_index[file])))
         local.handle = (os.getpid(), file, sound)
         return sound
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import soundfile
 from scipy.signal import firwin, resample_poly
+
+if TYPE_CHECKING:
+    from dirvae.data.audio_files import Sound
 
 ChannelSpec = int | Sequence[int]
 
@@ -79,7 +82,7 @@ def channels_fit(channels: ChannelSpec, file_channels: int) -> bool:
 
 
 def read_window(
-    sound: soundfile.SoundFile,
+    sound: Sound,
     start: int,
     length: int,
     rate: int,
@@ -114,7 +117,7 @@ def read_window(
     return out
 
 
-def _read(sound: soundfile.SoundFile, start: int, frames: int) -> np.ndarray:
+def _read(sound: Sound, start: int, frames: int) -> np.ndarray:
     """Read frames from a position, zero-filled past the end of the file."""
     available = max(0, min(frames, sound.frames - start))
     if available and sound.tell() != start:

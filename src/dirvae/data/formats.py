@@ -30,55 +30,28 @@ def _image_extensions() -> frozenset[str]:
     return frozenset(readable - _PILLOW_UNUSABLE)
 
 
-def _mp3_reads_in_windows() -> bool:
-    """Whether this libsndfile reads an MP3 correctly from a seek position.
-
-    Windows are read by seeking, and libsndfile 1.2.2 (the one bundled with
-    soundfile 0.13) returns wrong samples (near silence) for MP3 once it is
-    read in pieces, though a whole-file read is right.  Accepting .mp3 there
-    would train on garbage, so a 15 ms check on a tiny in-memory MP3 decides.
-    """
-    import io
-
-    import numpy as np
-
-    if "MP3" not in soundfile.available_formats():
-        return False
-    try:
-        buffer = io.BytesIO()
-        t = np.arange(8192) / 8000
-        soundfile.write(buffer, (0.5 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 8000, format="MP3")
-        buffer.seek(0)
-        whole = soundfile.read(buffer, dtype="float32")[0]
-        buffer.seek(0)
-        with soundfile.SoundFile(buffer) as sound:
-            sound.seek(4096)
-            part = sound.read(2048, dtype="float32")
-        return len(part) == 2048 and float(np.abs(whole[4096:6144] - part).max()) < 1e-3
-    except Exception:
-        return False
-
-
-MP3_WINDOWS_WORK: bool = _mp3_reads_in_windows()
-
-
 def _audio_extensions() -> frozenset[str]:
+    """libsndfile's formats (read exactly from any position) and FFmpeg's other audio formats.
+
+    MP3 always goes through FFmpeg (see audio_files): libsndfile 1.2.2 reads
+    it right as a whole but wrong from a seek position.
+    """
+    from dirvae.data.audio_files import ffmpeg_extensions
+
     formats = set(soundfile.available_formats())
-    if not MP3_WINDOWS_WORK:
-        formats.discard("MP3")
     by_format = {
         "WAV": (".wav", ".wave"),
         "WAVEX": (".wav",),
         "FLAC": (".flac",),
         "OGG": (".ogg", ".oga", ".opus"),
-        "MP3": (".mp3",),
         "AIFF": (".aif", ".aiff", ".aifc"),
         "AU": (".au", ".snd"),
         "CAF": (".caf",),
         "W64": (".w64",),
         "RF64": (".rf64",),
     }
-    return frozenset(ext for fmt, exts in by_format.items() if fmt in formats for ext in exts)
+    libsndfile = {ext for fmt, exts in by_format.items() if fmt in formats for ext in exts}
+    return frozenset(libsndfile | ffmpeg_extensions())
 
 
 IMAGE_EXTENSIONS: frozenset[str] = _image_extensions()

@@ -106,6 +106,8 @@ class AudioIterator(BatchIterator):
 
     The seed's order: files one after the other (in random order with
     ``shuffle_dir``), each file's windows in turn (shuffled with ``shuffle``).
+    ``shuffle_all`` instead draws every batch from all files at random
+    (``dirvae train``'s default for audio and video).
     """
 
     def __init__(
@@ -115,9 +117,10 @@ class AudioIterator(BatchIterator):
         batches: int = 1,
         shuffle: bool = False,
         shuffle_dir: bool = False,
+        shuffle_all: bool = False,
         sample_rate: int = 44100,
         channels: ChannelSpec = 1,
-        pad_last: bool = False,
+        pad_last: bool | str = "short",
         labels: bool | None = None,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -129,9 +132,9 @@ class AudioIterator(BatchIterator):
             directory, sample_size=sample_size, sample_rate=sample_rate, channels=channels,
             pad_last=pad_last, labels=labels,
         )
-        sampler = GroupedSampler(dataset.groups(), shuffle=shuffle, shuffle_groups=shuffle_dir, seed=seed)
+        sampler = None if shuffle_all else GroupedSampler(dataset.groups(), shuffle=shuffle, shuffle_groups=shuffle_dir, seed=seed)
         super().__init__(
-            dataset, batches, sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
+            dataset, batches, shuffle=shuffle_all, sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
             persistent_workers=persistent_workers, drop_last=drop_last, seed=seed,
         )
 
@@ -140,7 +143,8 @@ class VideoIterator(BatchIterator):
     """Batches of frames [B, C, S, S] in [0, 1] (see VideoFolder).
 
     Same order semantics as AudioIterator: ``shuffle`` shuffles frames within
-    a video, ``shuffle_dir`` the order of the videos.
+    a video, ``shuffle_dir`` the order of the videos, ``shuffle_all`` mixes
+    frames of all videos in every batch.
     """
 
     def __init__(
@@ -149,6 +153,7 @@ class VideoIterator(BatchIterator):
         batches: int = 1,
         shuffle: bool = False,
         shuffle_dir: bool = False,
+        shuffle_all: bool = False,
         image_size: int | None = 64,
         grayscale: bool = False,
         labels: bool | None = None,
@@ -159,8 +164,8 @@ class VideoIterator(BatchIterator):
         seed: int | None = None,
     ) -> None:
         dataset = VideoFolder(directory, image_size=image_size, grayscale=grayscale, labels=labels)
-        sampler = GroupedSampler(dataset.groups(), shuffle=shuffle, shuffle_groups=shuffle_dir, seed=seed)
+        sampler = None if shuffle_all else GroupedSampler(dataset.groups(), shuffle=shuffle, shuffle_groups=shuffle_dir, seed=seed)
         super().__init__(
-            dataset, batches, sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
+            dataset, batches, shuffle=shuffle_all, sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
             persistent_workers=persistent_workers, drop_last=drop_last, seed=seed,
         )

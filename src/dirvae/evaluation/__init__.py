@@ -49,6 +49,8 @@ __all__ = [
     "KnnResult",
     "LikelihoodEstimate",
     "LikelihoodInfo",
+    "WithFiles",
+    "nll_warning",
     "active_units",
     "component_signal",
     "component_variance",
@@ -75,11 +77,54 @@ VALUES_PER_CHUNK = 1 << 22
 
 
 def _batch_parts(batch) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(data, labels [B] or [B, 2] of label and file, items skipped)."""
     if isinstance(batch, torch.Tensor):
         return batch, torch.full((batch.shape[0],), -1, dtype=torch.long), 0
     data, labels = batch[0], batch[1]
     skipped = int(getattr(batch, "skipped", 0))
     return data, torch.as_tensor(labels, dtype=torch.long), skipped
+
+
+class WithFiles(torch.utils.data.Dataset):
+    """A dataset of audio windows or video frames whose labels carry each item's file.
+
+    Items come back as ``(tensor, (label, file number))``, so batches hold
+    labels of shape [B, 2] and :func:`evaluate_model` can split the kNN folds
+    by file even when unreadable items are dropped from a batch.
+    """
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        item = self.dataset[index]
+        if item is None:
+            return None
+        return item[0], (item[1], self.dataset.locate(index)[0])
+
+
+ESS_RELIABLE = 10.0
+"""Mean effective sample size below which the importance-sampled NLL is flagged."""
+
+
+def nll_warning(effective_samples: float, draws: int) -> str | None:
+    """Why the NLL cannot be trusted, and what to do, when the importance weights degenerate.
+
+    With an effective sample size near 1 a single draw carries all the
+    weight: the estimate is then little better than a one-sample bound and
+    overestimates the NLL by an unknown amount.
+    """
+    if not effective_samples < ESS_RELIABLE:
+        return None
+    return (
+        f"NLL unreliable: the importance weights' mean effective sample size is {effective_samples:.1f} of "
+        f"{draws} draws per item (under {ESS_RELIABLE:g}), so the NLL is an overestimate of unknown size; "
+        "raise --nll-samples (tenfold or more; the effective size grows slowly when the latent has many "
+        "positions, as for audio and large images) and compare runs by -ELBO meanwhile"
+    )
 
 
 def _mean(values: torch.Tensor) -> float:
@@ -108,8 +153,11 @@ def evaluate_model(
     """Every metric of ``dirvae evaluate`` on ``batches`` (one pass), as a JSON-able dict.
 
     ``batches`` yields :class:`~dirvae.data.Batch` es (or ``(data, labels)``
-    pairs, or tensors).  kNN is cross-validated over the labelled items;
-    without at least two classes its accuracy is None with a reason.
+    pairs, or tensors).  kNN is cross-validated over the labelled items,
+    grouped by file when the labels are [B, 2] pairs of label and file (see
+    :class:`WithFiles`); without at least two classes its accuracy is None
+    with a reason.  ``nll_warning`` is set when the importance weights
+    degenerate (see :func:`nll_warning`).
     ``model_sampler_samples`` (default: 50 for an IGCA DirVAE, else none)
     adds the reconstruction term under the model's own training sampler.
     ``max_rows`` bounds the latent draws decoded at once; by default it keeps
@@ -143,11 +191,12 @@ def evaluate_model(
                 reconstruction_with_sampler(model, data, model.sampler, model_sampler_samples, max_rows=rows, info=info)
             )
         means.append(model.encode(data).mean.float().cpu())
-        labels.append(label.cpu())
+        labels.append(label.cpu() if label.dim() == 2 else torch.stack([label.cpu(), torch.full_like(label.cpu(), -1)], 1))
     if not parts:
         raise ValueError("no readable items to evaluate")
     estimate = LikelihoodEstimate.concatenate(parts)
-    all_means, all_labels = torch.cat(means), torch.cat(labels)
+    all_means, label_files = torch.cat(means), torch.cat(labels)
+    all_labels, files = label_files[:, 0], label_files[:, 1]
 
     normalised, note = info.normalised, info.note
     if info.name == "bernoulli" and not binary:
@@ -156,7 +205,9 @@ def evaluate_model(
     variance = component_variance(all_means)
     weights = decoder_weight_norms(model)
     signal = component_signal(variance, weights.norms)
-    knn = knn_cross_validated(all_means, all_labels, k=knn_k, folds=knn_folds, seed=seed)
+    grouped = bool((files >= 0).all())
+    knn = knn_cross_validated(all_means, all_labels, k=knn_k, folds=knn_folds, seed=seed, groups=files if grouped else None)
+    ess = _mean(estimate.effective_samples)
     report: dict[str, Any] = {
         "items": int(all_means.shape[0]),
         "skipped": skipped,
@@ -169,7 +220,8 @@ def evaluate_model(
         "nll_samples": nll_samples,
         "nll": _mean(estimate.nll),
         "nll_sem": _sem(estimate.nll),
-        "effective_samples_mean": _mean(estimate.effective_samples),
+        "effective_samples_mean": ess,
+        "nll_warning": nll_warning(ess, nll_samples),
         "elbo": _mean(estimate.elbo),
         "elbo_kl": "the model's training KL" + (" (multi-Gamma, not the Dirichlet KL)" if model.kl_kind == "gamma" and model.latent_kind == "dirichlet" else ""),
         "reconstruction": _mean(estimate.reconstruction),

@@ -232,13 +232,18 @@ class KnnResult:
     reason: str | None = None
 
 
-def knn_cross_validated(means, labels, k: int = 5, folds: int = 5, seed: int = 0) -> KnnResult:
+def knn_cross_validated(means, labels, k: int = 5, folds: int = 5, seed: int = 0, groups=None) -> KnnResult:
     """k-NN accuracy by shuffled k-fold cross-validation over the labelled items.
 
-    Items labelled -1 are left out.  Returns ``accuracy=None`` with a reason
-    when there are too few labelled items or classes.
+    Items labelled -1 are left out.  ``groups`` (the file of each item, for
+    audio windows and video frames) keeps every file's items in one fold:
+    neighbouring frames of one video are near copies, and letting them fall
+    on both sides of a split scores memory, not a useful latent (grouped
+    cross-validation; fewer files than folds gives leave-one-file-out).
+    Returns ``accuracy=None`` with a reason when there are too few labelled
+    items, classes or files.
     """
-    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.model_selection import GroupKFold, KFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
     x, y = _features(means), _labels(labels)
@@ -248,8 +253,19 @@ def knn_cross_validated(means, labels, k: int = 5, folds: int = 5, seed: int = 0
     method = f"{k}-NN, {folds}-fold cross-validation"
     if classes < 2:
         return KnnResult(None, method, int(y.size), classes, "needs labels (class sub-folders) with at least 2 classes")
-    if y.size < folds or y.size - -(-y.size // folds) <= k:
+    if groups is not None:
+        g = _labels(groups)[keep]
+        files = int(np.unique(g).size)
+        if files < 2:
+            return KnnResult(None, method + " grouped by file", int(y.size), classes, "needs labelled items from at least 2 files")
+        folds = min(folds, files)
+        method = f"{k}-NN, {folds}-fold cross-validation grouped by file ({files} files)"
+        splits = list(GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y, g))
+    else:
+        if y.size < folds:
+            return KnnResult(None, method, int(y.size), classes, f"needs more than {k} labelled items per training fold")
+        splits = list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y))
+    if min(len(train) for train, _ in splits) <= k:
         return KnnResult(None, method, int(y.size), classes, f"needs more than {k} labelled items per training fold")
-    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_val_score(KNeighborsClassifier(n_neighbors=k), x, y, cv=splitter)
+    scores = cross_val_score(KNeighborsClassifier(n_neighbors=k), x, y, cv=splits)
     return KnnResult(float(np.mean(scores)), method, int(y.size), classes)

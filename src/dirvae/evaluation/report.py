@@ -87,6 +87,8 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [header, f"{'metric':<{width}}  value", f"{'-' * width}  {'-' * 5}"]
     lines += [f"{name:<{width}}  {value}" for name, value in rows]
     lines.append(f"likelihood: {likelihood['note']}")
+    if report.get("nll_warning"):
+        lines.append(f"warning: {report['nll_warning']}")
     if knn["accuracy"] is not None:
         lines.append(f"kNN: {knn['method']} on {knn['labelled']} labelled items, {knn['classes']} classes")
     return "\n".join(lines)

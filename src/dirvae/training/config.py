@@ -42,6 +42,8 @@ class TrainConfig:
     grayscale: bool = False
     shuffle: bool | None = None
     shuffle_dir: bool = False
+    shuffle_all: bool | None = None
+    pad_last: str = "short"
     no_gpu: bool = False
     load: str | None = None
     save_freq: float = 10.0
@@ -82,6 +84,18 @@ class TrainConfig:
         Audio windows and video frames keep the seed's file-by-file order unless --shuffle."""
         return self.shuffle if self.shuffle is not None else self.type == "image"
 
+    def mixes_files(self) -> bool:
+        """Audio/video: whether batches draw windows or frames from all files at random.
+
+        The default (measured by benchmarks/shuffle.py, see BENCHMARKS.md) mixes,
+        unless --shuffle or --shuffle-dir asks for the seed's file-by-file order.
+        """
+        if self.type == "image":
+            return False
+        if self.shuffle_all is not None:
+            return self.shuffle_all
+        return self.shuffle is None and not self.shuffle_dir
+
     def latent_recipe(self) -> dict[str, Any]:
         """The recipe's five fields, with the named preset filling what no flag set."""
         return resolve_recipe(
@@ -98,6 +112,10 @@ SESSION_ONLY = ("view", "load")
 """Options that belong to one invocation, never to the run: a scripted resume must not start TensorBoard."""
 
 
+PRE_ISSUE_14 = {"shuffle_all": False, "pad_last": "none"}
+"""Before these options, audio/video read file by file and short audio files were dropped."""
+
+
 def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved run's training options, read with the meaning they had when it was trained.
 
@@ -106,6 +124,8 @@ def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
     options saved by older versions are dropped.
     """
     saved = {key: value for key, value in saved.items() if key not in SESSION_ONLY}
+    # Options added later: a run saved without them trained as they were then.
+    saved = {**PRE_ISSUE_14, **saved}
     if "recipe" in saved:
         return saved
     return {**{key: value for key, value in LEGACY.items()}, "model_size": 64, **saved, "recipe": "paper"}
@@ -236,6 +256,7 @@ def validate(config: TrainConfig) -> None:
         "reconstruction": ("auto", "mse", "bernoulli", "gaussian", "logistic", "stft"),
         "kl_schedule": KL_SCHEDULES,
         "precision": ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"),
+        "pad_last": ("none", "short", "all"),
     }
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:

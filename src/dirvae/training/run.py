@@ -72,10 +72,21 @@ class RunResult:
     sanitized_gradients: int
     seconds: float
     samples_per_second: float
+    """All processes together: each rank's steps times the batch times the number of ranks."""
+    rank_zero: bool = True
 
 
 def say(message: str) -> None:
     print(f"dirvae: {message}", file=sys.stderr, flush=True)
+
+
+def launched_rank_zero() -> bool:
+    """Whether this process is the first of a distributed run, before any trainer exists.
+
+    Lightning starts the other ranks as copies of this command with
+    LOCAL_RANK and NODE_RANK set; the first process has them unset or 0.
+    """
+    return all(os.environ.get(name, "0") == "0" for name in ("LOCAL_RANK", "NODE_RANK"))
 
 
 # ----------------------------------------------------------------------- data
@@ -109,7 +120,10 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
     if config.type == "image":
         dataset = open_folder(directory, "image", image_size=size, grayscale=config.grayscale)
     elif config.type == "audio":
-        dataset = open_folder(directory, "audio", sample_size=config.audio_size, sample_rate=config.sample_rate, channels=1)
+        dataset = open_folder(
+            directory, "audio", sample_size=config.audio_size, sample_rate=config.sample_rate, channels=1,
+            pad_last=config.pad_last,
+        )
     else:
         dataset = open_folder(directory, "video", image_size=size)
     return dataset, str(directory)
@@ -175,6 +189,7 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
             "grayscale": item_shape[0] == 1 if config.type != "audio" else None,
             "sample_rate": config.sample_rate if config.type == "audio" else None,
             "sample_size": item_shape[-1] if config.type == "audio" else None,
+            "pad_last": config.pad_last if config.type == "audio" else None,
         },
     }
 
@@ -302,20 +317,20 @@ def train(
         keep_saved_networks(run_config, run_dir)
     training = {key: value for key, value in config.to_dict().items() if key not in SESSION_ONLY}
     resolved = {key: run_config["model"][key] for key in (*RECIPE_FIELDS, "model_size")}
-    run_config["training"] = {**training, **resolved}
+    run_config["training"] = {**training, **resolved, "shuffle_all": config.mixes_files()}
     model = build_for_training(run_config, item_shape)
     if accelerator == "cpu":
         torch.set_num_threads(cpu_threads(config, model, item_shape))
 
     sampler = None
-    if hasattr(dataset, "groups"):
-        # Audio windows and video frames keep the seed's order: file by file,
+    if hasattr(dataset, "groups") and not config.mixes_files():
+        # The seed's order for audio windows and video frames: file by file,
         # --shuffle within a file, --shuffle-dir across files.
         sampler = GroupedSampler(dataset.groups(), config.shuffles(), config.shuffle_dir, config.seed)
     loader = make_loader(
         dataset,
         config.batches,
-        shuffle=config.shuffles(),
+        shuffle=config.shuffles() or config.mixes_files(),
         sampler=sampler,
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
@@ -357,6 +372,9 @@ def train(
         num_sanity_val_steps=0,
         use_distributed_sampler=True,
     )
+    # Lightning warns when an epoch has fewer steps than the logging interval;
+    # under DDP each rank's epoch is a 1/world_size share of the loader's.
+    trainer.log_every_n_steps = max(1, min(config.log_every, math.ceil(steps_per_epoch / trainer.world_size)))
     started = time.perf_counter()
     start_step = 0
     if resume_from is not None:
@@ -382,7 +400,8 @@ def train(
         nonfinite_losses=module.nonfinite_losses,
         sanitized_gradients=module.sanitized_gradients,
         seconds=elapsed,
-        samples_per_second=steps_done * config.batches / elapsed if elapsed > 0 else 0.0,
+        samples_per_second=steps_done * config.batches * trainer.world_size / elapsed if elapsed > 0 else 0.0,
+        rank_zero=bool(trainer.is_global_zero),
     )
 
 
