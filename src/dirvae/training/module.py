@@ -29,6 +29,10 @@ def batch_data(batch: Any) -> tuple[Tensor, int]:
     return batch[0], 0
 
 
+NONFINITE_PATIENCE = 50
+"""Consecutive non-finite losses after which training stops: the weights or the options are ruined."""
+
+
 class DirichletVAEModule(L.LightningModule):
     """Trains a :class:`DirichletVAE`; counters survive checkpoints."""
 
@@ -46,6 +50,8 @@ class DirichletVAEModule(L.LightningModule):
         self.skipped_files = 0
         self.nonfinite_losses = 0
         self.sanitized_gradients = 0
+        self.consecutive_nonfinite = 0
+        self.stopped_nonfinite = False
         self._last_latent: Tensor | None = None
         self._step_started: float | None = None
 
@@ -62,8 +68,14 @@ class DirichletVAEModule(L.LightningModule):
         if not torch.isfinite(terms.total):
             # Counted and reported, never zeroed: returning None skips the step.
             self.nonfinite_losses += 1
+            self.consecutive_nonfinite += 1
             self.log("health/nonfinite_losses", float(self.nonfinite_losses), sync_dist=False)
+            if self.consecutive_nonfinite >= NONFINITE_PATIENCE:
+                self.stopped_nonfinite = True
+                if self._trainer is not None:
+                    self.trainer.should_stop = True
             return None
+        self.consecutive_nonfinite = 0
         now = time.perf_counter()
         batch_size = data.shape[0]
         log = dict(batch_size=batch_size, on_step=True, on_epoch=False)
