@@ -16,8 +16,9 @@ def test_a_nan_model_renders_what_is_finite_and_counts_the_rest(tmp_path):
     decoder = nn.Sequential(nn.Linear(6, 16), nn.Unflatten(1, (1, 4, 4)))
     module = DirichletVAEModule(DirichletVAE(encoder, decoder, 6, reconstruction="bernoulli"))
     with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.fill_(float("nan"))
+        for tensor in module.state_dict().values():  # the prior's α too
+            if tensor.is_floating_point():
+                tensor.fill_(float("nan"))
     writer = SummaryWriter(str(tmp_path / "tb"))
     trainer = SimpleNamespace(global_step=50, is_global_zero=True, logger=SimpleNamespace(experiment=writer))
     view = LiveView(tmp_path, "image", every_n_steps=50, count=4)

@@ -71,7 +71,12 @@ class LiveView(L.Callback):
             inputs = self._inputs.to(pl_module.device)
             posterior = model.encode(inputs)
             reconstructions = model.decode(posterior.mean).float().cpu()
-            samples = model.sample(self.count).float().cpu()
+            prior = model.prior_alpha
+            prior_ok = model.latent_kind != "dirichlet" or bool(torch.isfinite(prior).all() and (prior > 0).all())
+            if prior_ok:
+                samples = model.sample(self.count).float().cpu()
+            else:  # a NaN prior cannot be sampled: draw blanks, count the prior as non-finite
+                samples = torch.zeros(self.count, *reconstructions.shape[1:])
             usage = pl_module.component_usage(posterior.mean)
         finally:
             model.train(was_training)
@@ -79,7 +84,7 @@ class LiveView(L.Callback):
         reconstructions, bad_reconstructions = finite(reconstructions)
         samples, bad_samples = finite(samples)
         finite_usage = usage[torch.isfinite(usage)]
-        bad = bad_reconstructions + bad_samples + (usage.numel() - finite_usage.numel())
+        bad = bad_reconstructions + bad_samples + (usage.numel() - finite_usage.numel()) + (0 if prior_ok else prior.numel())
         self.nonfinite_values += bad
         if self.modality == "audio":
             self._audio(experiment, inputs.float().cpu(), reconstructions, samples, step)
