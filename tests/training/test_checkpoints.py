@@ -162,3 +162,20 @@ def test_a_damaged_checkpoint_is_one_error_that_says_what_is_intact(tmp_path, co
     save_file({"w": torch.ones(1)}, tmp_path / "model.safetensors")
     with pytest.raises(RunError, match="model.safetensors are intact"):
         newest_checkpoint(tmp_path)
+
+
+def test_a_crash_saves_the_last_finished_step_unless_the_weights_are_ruined(tmp_path):
+    from types import SimpleNamespace
+
+    from dirvae.training.checkpoints import RunExport
+
+    saved = []
+    trainer = SimpleNamespace(world_size=1, global_step=7, save_checkpoint=lambda path, weights_only: saved.append(path))
+    module = torch.nn.Linear(2, 2)
+    export = RunExport(tmp_path, {})
+    export.on_exception(trainer, module, RuntimeError("a bug mid-run"))
+    assert saved == [tmp_path / "checkpoints" / "last.ckpt"] and export.saved_on_crash and not export.interrupted
+    with torch.no_grad():
+        module.weight.fill_(float("nan"))
+    export.on_exception(trainer, module, RuntimeError("again"))
+    assert len(saved) == 1  # NaN weights would overwrite a good checkpoint

@@ -380,6 +380,9 @@ def train(
         config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle, warmup_steps=config.kl_warmup_steps
     )
     module = DirichletVAEModule(model, learning_rate=config.learning_rate, kl_schedule=schedule)
+    bad_files = getattr(dataset, "bad_files", None)
+    if bad_files is not None:
+        module.track_bad_files(lambda: [dataset.paths[i] for i in bad_files.indices()])
     start = {"global_step": 0, "epoch": 0, "nonfinite": 0}
     if resume_from is not None:
         check_matches(resume_from, module, run_dir / "config.json")
@@ -442,7 +445,7 @@ def train(
         run_dir=run_dir,
         global_step=int(trainer.global_step),
         interrupted=False,
-        skipped_files=module.skipped_files,
+        skipped_files=len(module.bad_file_names()),
         nonfinite_losses=module.nonfinite_losses,
         sanitized_gradients=module.sanitized_gradients,
         seconds=elapsed,
