@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -214,3 +215,134 @@ def test_recipe_flags_are_saved_and_a_pre_recipe_run_resumes_with_its_old_meanin
     assert {k: resumed["model"][k] for k in ("sampler", "kl_kind", "alpha_transform", "decoder_input", "learn_prior")} == {
         "sampler": "igca", "kl_kind": "gamma", "alpha_transform": "softplus", "decoder_input": "simplex", "learn_prior": False,
     }  # fmt: skip
+
+
+# ---------------------------------------------------------------- issue 13
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A small finished digits run (3 steps, K=4), copied by each test that damages it."""
+    root = tmp_path_factory.mktemp("trained")
+    run_cli("train", "--iterations", "3", "--run-dir", "run", *FAST, cwd=root, check=0)
+    return root / "run"
+
+
+def _copy_run(trained_run, workdir):
+    import shutil
+
+    return Path(shutil.copytree(trained_run, workdir / "run"))
+
+
+def _one_line(result, code=2):
+    """The one line that says what went wrong (progress lines such as "resuming ..." may precede it)."""
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert result.returncode == code and "Traceback" not in result.stderr, result.stderr
+    said = [line for line in lines if "error:" in line] if code else lines[-1:]
+    assert len(said) == 1 and said[0] == lines[-1], result.stderr
+    return said[0]
+
+
+def test_resume_flags_win_caps_are_absolute_and_iterations_are_never_cut_to_one_epoch(workdir):
+    write_images(workdir / "pics", n=8, size=20)
+    old = os.umask(0o022)
+    try:
+        common = ["--data", "pics", "--image-size", "16", "--batches", "4", *FAST]  # 2 steps an epoch
+        result = run_cli("train", *common, "--iterations", "5", "--run-dir", "run", cwd=workdir, check=0)
+    finally:
+        os.umask(old)
+    assert "trained 5 steps this session" in result.stderr  # not stopped after the first epoch's 2
+    for name in ("config.json", "model.safetensors", "checkpoints/last.ckpt", "reconstructions.png"):
+        assert (workdir / "run" / name).stat().st_mode & 0o777 == 0o644, name  # the umask, not mkstemp's 0600
+
+    line = _one_line(run_cli("train", "--load", "run", "--iterations", "5", cwd=workdir), code=0)
+    assert "nothing to train" in line and "trained 0 steps" in line and "--iterations 5" in line
+
+    # --epochs on the resume replaces the saved --iterations (the README's own example trained 0 steps).
+    result = run_cli("train", "--load", "run", "--epochs", "4", "--learning-rate", "0.002", cwd=workdir, check=0)
+    config = json.loads((workdir / "run" / "config.json").read_text())
+    assert config["training"]["learning_rate"] == 0.002 and config["training"]["epochs"] == 4
+    assert config["training"]["iterations"] is None
+    step = config["progress"]["global_step"]
+    assert step > 5 and f"trained {step - 5} steps this session (the run is at step {step})" in result.stderr
+
+
+def test_a_run_whose_every_step_is_non_finite_fails_and_says_why(trained_run, workdir):
+    run = _copy_run(trained_run, workdir)
+    path = run / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(path, weights_only=True)
+    for value in checkpoint["state_dict"].values():
+        if value.is_floating_point():
+            value.fill_(float("nan"))
+    torch.save(checkpoint, path)
+    result = run_cli("train", "--load", "run", "--iterations", "1000", cwd=workdir)
+    assert result.returncode == 1, result.stderr
+    assert "failed" in result.stderr and "non-finite" in result.stderr and "done:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("empty-checkpoint", "checkpoint is damaged.*model.safetensors are intact"),
+        ("truncated-checkpoint", "checkpoint is damaged.*model.safetensors are intact"),
+        ("random-checkpoint", "checkpoint is damaged"),
+        ("foreign-checkpoint", "not a dirvae training checkpoint"),
+        ("truncated-config", "config.json: damaged"),
+        ("list-config", "config.json: damaged"),
+        ("wrong-type-config", "config.json.*--batches"),
+        ("inconsistent-config", "does not match .*config.json"),
+    ],
+)
+def test_loading_a_damaged_run_is_one_line_saying_what_to_do(trained_run, workdir, damage, message):
+    import re
+
+    run = _copy_run(trained_run, workdir)
+    checkpoint, config = run / "checkpoints" / "last.ckpt", run / "config.json"
+    if damage == "empty-checkpoint":
+        checkpoint.write_bytes(b"")
+    elif damage == "truncated-checkpoint":
+        checkpoint.write_bytes(checkpoint.read_bytes()[:4096])
+    elif damage == "random-checkpoint":
+        checkpoint.write_bytes(os.urandom(100_000))
+    elif damage == "foreign-checkpoint":
+        torch.save({"model": torch.ones(3)}, checkpoint)
+    elif damage == "truncated-config":
+        config.write_text(config.read_text()[:100])
+    elif damage == "list-config":
+        config.write_text("[1, 2]")
+    else:
+        saved = json.loads(config.read_text())
+        saved["training"].update(batches="many") if damage == "wrong-type-config" else saved["training"].update(model_size=5)
+        config.write_text(json.dumps(saved))
+    line = _one_line(run_cli("train", "--load", "run", "--iterations", "6", cwd=workdir, timeout=120))
+    assert re.search(message, line), line
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--devices", "0"], "--devices"),
+        (["--devices", "abc"], "--devices"),
+        (["--strategy", "bogus"], "--strategy"),
+        (["--run-dir", "afile"], "is a file"),
+        (["--run-dir", "afile/run"], "--run-dir afile/run: cannot create"),
+        (["--image-size", "100000"], "--image-size 100000 is too large"),
+        (["--audio-size", "10^9999999"], "too large"),
+        (["--audio-size", "99999999999"], "--audio-size 99999999999 is too large"),
+        (["--config", "float.yaml"], "--model-size must be a whole number"),
+        (["--config", "list.yaml"], "--iterations must be a number"),
+        (["--config", "bool.yaml"], "--batches must be a number"),
+    ],
+)
+def test_more_bad_values_are_one_line(workdir, args, message):
+    (workdir / "afile").write_text("not a folder")
+    (workdir / "float.yaml").write_text("model-size: 3.5\n")
+    (workdir / "list.yaml").write_text("iterations: [1, 2]\n")
+    (workdir / "bool.yaml").write_text("batches: true\n")
+    line = _one_line(run_cli("train", *args, "--iterations", "2", cwd=workdir, timeout=120))
+    assert message in line, line
+
+
+def test_an_output_that_cannot_be_written_is_one_line(trained_run, workdir):
+    _copy_run(trained_run, workdir)
+    (workdir / "afile").write_text("in the way")
+    line = _one_line(run_cli("sample", "run", "--n", "2", "--out", "afile/samples.png", cwd=workdir, timeout=120))
+    assert "afile/samples.png" in line and "cannot write" in line, line

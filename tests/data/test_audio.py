@@ -242,3 +242,15 @@ def test_class_folders_label_every_window(tmp_path):
     assert dataset.classes == ["music", "speech"]
     assert [dataset[i][1] for i in range(len(dataset))] == [0, 0, 1, 1, 1]
     assert dataset.describe(4) == "speech/a.wav#window=2"
+
+
+def test_a_float_wav_with_a_nan_sample_is_skipped_and_counted(tmp_path):
+    write_audio(tmp_path / "good.wav", sine(8000, 8000), 8000)
+    samples = sine(8000, 8000, 330.0)
+    samples[100, 0] = np.nan
+    soundfile.write(tmp_path / "nan.wav", samples, 8000, subtype="FLOAT")
+    dataset = AudioFolder(tmp_path, sample_size=2000, sample_rate=8000)
+    with pytest.warns(UnreadableFileWarning, match="nan.wav.*non-finite"):
+        items = [dataset[i] for i in range(len(dataset))]
+    assert sum(item is None for item in items) == 4 and dataset.bad_files.names == ["nan.wav"]
+    assert all(torch.isfinite(item[0]).all() for item in items if item is not None)

@@ -168,3 +168,46 @@ def test_class_folders_give_labels(tmp_path):
     assert labels == [0, 0, 1, 1]
     assert all(dataset[i][0][labels[i]].mean() == 1.0 for i in range(4))
     assert ImageFolder(tmp_path, image_size=4, labels=False)[0][1] == -1
+
+
+def _corrupt_png(path, rng=np.random.default_rng(1)):
+    """A PNG whose compressed pixels are garbage but whose chunk checksums are right."""
+    import io
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    start = data.find(b"IDAT")
+    length = struct.unpack(">I", data[start - 4 : start])[0]
+    for k in range(start + 4 + length // 2, start + 4 + length // 2 + 40):
+        data[k] ^= 0x55
+    data[start + 4 + length : start + 8 + length] = struct.pack(">I", zlib.crc32(bytes(data[start : start + 4 + length])))
+    path.write_bytes(bytes(data))
+
+
+def test_a_png_with_corrupt_pixel_data_is_skipped_with_a_warning_not_half_decoded(tmp_path):
+    write_format_images(tmp_path)
+    _corrupt_png(tmp_path / "zz_corrupt.png")
+    with pytest.raises(OSError):
+        load_image(tmp_path / "zz_corrupt.png", 16)
+    dataset = ImageFolder(tmp_path, image_size=8)
+    index = [dataset.describe(i) for i in range(len(dataset))].index("zz_corrupt.png")
+    with pytest.warns(UnreadableFileWarning, match="zz_corrupt.png"):
+        assert dataset[index] is None
+    assert len(dataset.bad_files) == 1
+
+
+def test_a_float_tiff_with_one_nan_pixel_is_skipped_and_counted(tmp_path):
+    write_format_images(tmp_path)
+    pixels = np.full((16, 16), 0.5, dtype=np.float32)
+    pixels[3, 4] = np.nan
+    Image.fromarray(pixels, mode="F").save(tmp_path / "zz_nan.tiff")
+    dataset = ImageFolder(tmp_path, image_size=8)
+    index = [dataset.describe(i) for i in range(len(dataset))].index("zz_nan.tiff")
+    with pytest.warns(UnreadableFileWarning, match="zz_nan.tiff.*non-finite"):
+        assert dataset[index] is None
+    assert dataset.bad_files.names == ["zz_nan.tiff"]
+    readable = [dataset[i][0] for i in range(len(dataset)) if i != index]
+    assert all(torch.isfinite(t).all() for t in readable)

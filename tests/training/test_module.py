@@ -44,7 +44,7 @@ def test_nonfinite_batches_are_skipped_and_counted_and_empty_batches_ignored(tmp
     loader = torch.utils.data.DataLoader(_Batches(), batch_size=None)
     _trainer(tmp_path, 6).fit(module, loader)
     assert module.nonfinite_losses == 1
-    assert module.skipped_files == 1
+    assert module.skipped_items == 1  # items; distinct files need a tracked dataset (test_bad_files_count_once)
     # The non-finite batch made no update: every parameter is still finite.
     assert all(torch.isfinite(p).all() for p in module.parameters())
 
@@ -74,9 +74,47 @@ def test_gradient_sanitiser_runs_before_clipping_and_counts(tmp_path):
 
 def test_counters_survive_a_checkpoint():
     module = _module()
-    module.skipped_files, module.nonfinite_losses, module.sanitized_gradients = 3, 2, 1
+    module.nonfinite_losses, module.sanitized_gradients = 2, 1
+    module.bad_files = {"a.png", "b.png"}
+    module.track_bad_files(lambda: ["b.png", "c.png"])  # b.png met again this session counts once
     checkpoint = {}
     module.on_save_checkpoint(checkpoint)
     restored = _module()
     restored.on_load_checkpoint(checkpoint)
     assert (restored.skipped_files, restored.nonfinite_losses, restored.sanitized_gradients) == (3, 2, 1)
+
+
+def test_bad_files_count_once_across_windows_epochs_and_workers(tmp_path):
+    """An audio file that fails on every window, read for three epochs by two workers: one file, one warning."""
+    import subprocess
+    import sys
+    import textwrap
+
+    import soundfile
+
+    from tests.data.builders import sine
+
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    for name in ("a", "c"):
+        soundfile.write(folder / f"{name}.wav", sine(8000, 8000), 8000)
+    samples = sine(8000, 8000, 330.0)
+    samples[4000:, 0] = float("nan")  # the header reads; windows 2.. of this file fail
+    soundfile.write(folder / "b.wav", samples, 8000, subtype="FLOAT")
+    script = textwrap.dedent(f"""
+        import warnings
+        from dirvae.data import AudioFolder, make_loader
+        from dirvae.training.module import batch_data
+        dataset = AudioFolder({str(folder)!r}, sample_size=1000, sample_rate=8000)
+        loader = make_loader(dataset, 2, num_workers=2, persistent_workers=True)
+        items = 0
+        for epoch in range(3):
+            for batch in loader:
+                items += batch_data(batch)[1]
+        print(items, [dataset.paths[i] for i in dataset.bad_files.indices()])
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    items, names = result.stdout.split(" ", 1)
+    assert int(items) >= 3 * 4 and names.strip() == "['b.wav']"  # 4+ windows lost each epoch, one file
+    assert result.stderr.count("skipping unreadable file b.wav") == 1, result.stderr

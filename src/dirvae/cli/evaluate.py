@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from torch.utils.data import Subset
 
-    from dirvae.atomic import atomic_write_json
+    from dirvae.atomic import WriteError, atomic_write_json
     from dirvae.data import make_loader
     from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
     from dirvae.runs import dataset_for_run, load_run
@@ -113,8 +113,9 @@ def run(args: argparse.Namespace) -> int:
         )
         report["chart"] = str(chart)
         atomic_write_json(out_dir / "evaluation.json", json.loads(to_json(report)))
-    except OSError as error:
-        raise DirvaeError(f"{out_dir}: cannot write the evaluation ({error.strerror or error}); pass --out-dir") from None
+    except (OSError, WriteError) as error:
+        reason = getattr(error, "strerror", None) or str(error).rsplit("(", 1)[-1].rstrip(")")
+        raise DirvaeError(f"{out_dir}: cannot write the evaluation ({reason}); pass --out-dir") from None
 
     print(to_json(report) if args.json else format_table(report))
     sys.stdout.flush()

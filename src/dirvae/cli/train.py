@@ -8,7 +8,7 @@ saved as the run's config.json.  --load RUN resumes a run where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +19,18 @@ from dirvae.training.schedules import KL_SCHEDULES
 
 
 def _audio_size(text: str) -> int:
-    """Accepts 65536 or the seed's 2^16 / 2**16."""
+    """Accepts 65536 or the seed's 2^16 / 2**16, and refuses a power too large to compute."""
+    from dirvae.training.config import MAX_AUDIO_SIZE
+
     cleaned = text.replace("**", "^")
     try:
         if "^" in cleaned:
-            base, exponent = cleaned.split("^", 1)
-            return int(base) ** int(exponent)
+            base, exponent = (int(part) for part in cleaned.split("^", 1))
+            if base > 1 and exponent > 0 and exponent * math.log2(base) > math.log2(MAX_AUDIO_SIZE):
+                raise argparse.ArgumentTypeError(f"{text!r} is too large (at most 2^{int(math.log2(MAX_AUDIO_SIZE))})")
+            if exponent < 0:
+                raise ValueError(text)
+            return base**exponent
         return int(cleaned)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number such as 65536 or 2^16, got {text!r}") from None
@@ -143,8 +149,9 @@ def quiet_lightning() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.training.config import legacy_training_options, read_config_file, resolve
-    from dirvae.training.run import Terminated, launched_rank_zero, new_run_dir, resume_checkpoint, train
+    from dirvae.training.checkpoints import read_progress
+    from dirvae.training.config import CAPS, legacy_training_options, read_config_file, resolve, saved_options
+    from dirvae.training.run import Terminated, launched_rank_zero, new_run_dir, past_cap, read_saved_config, resume_checkpoint, train
     from dirvae.training.run import say as say_always
 
     def say(message: str) -> None:
@@ -156,21 +163,35 @@ def run(args: argparse.Namespace) -> int:
     layers: list[dict] = []
     resume_from = None
     cli = given_options(args)
+    saved_layer: dict = {}
     if args.load:
         run_dir = Path(args.load)
         resume_from = resume_checkpoint(run_dir)
-        saved = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
-        layers.append(legacy_training_options(saved.get("training", {})))
+        saved_layer = saved_options(legacy_training_options(read_saved_config(run_dir).get("training", {})), run_dir / "config.json")
+        layers.append(saved_layer)
     if args.config:
         layers.append(read_config_file(args.config))
     layers.append(cli)
+    if args.load and any(cap in layer for layer in layers[1:] for cap in CAPS):
+        # Caps given on the resume command replace the saved ones as a pair:
+        # "--load RUN --epochs 5" must not stay stopped by the saved --iterations.
+        for cap in CAPS:
+            saved_layer.pop(cap, None)
     config = resolve(*layers)
     if args.load:
         config.run_dir = str(Path(args.load))
         config.load = args.load
     run_dir = Path(config.run_dir) if config.run_dir else new_run_dir(config)
-    if resume_from is None and (run_dir / "checkpoints" / "last.ckpt").exists():
+    if run_dir.exists() and not run_dir.is_dir():
+        raise DirvaeError(f"--run-dir {run_dir}: is a file, not a folder; choose another --run-dir")
+    if resume_from is None and any((run_dir / "checkpoints").glob("last*.ckpt")):
         raise DirvaeError(f"{run_dir}: already holds a run; resume it with --load {run_dir} or choose another --run-dir")
+    if resume_from is not None:
+        progress = read_progress(resume_from)
+        reason = past_cap(config, progress)
+        if reason is not None:
+            say(f"nothing to train: {reason}; trained 0 steps (raise --iterations or --epochs to continue)")
+            return 0
     viewer = start_viewer(run_dir, config.view_port) if config.view else None
     try:
         if resume_from is not None:
@@ -183,8 +204,16 @@ def run(args: argparse.Namespace) -> int:
             return 143 if isinstance(stop, Terminated) else 130
         if not result.rank_zero:
             return 0
+        if result.stopped_nonfinite or (result.session_steps == 0 and result.session_nonfinite > 0):
+            say(
+                f"failed: {result.session_nonfinite} non-finite losses and {result.session_steps} steps trained this session; "
+                "the data or the options (--learning-rate, --kl-weight, --prior-alpha) make the loss NaN/inf"
+                + (f"; the last good checkpoint is in {run_dir}/checkpoints/" if result.global_step else "")
+            )
+            return 1
         say(
-            f"done: {result.global_step} steps, {result.samples_per_second:,.0f} samples/s; "
+            f"done: trained {result.session_steps} steps this session (the run is at step {result.global_step}), "
+            f"{result.samples_per_second:,.0f} samples/s; "
             f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "
             f"sanitised gradient entries {result.sanitized_gradients}"
         )

@@ -113,6 +113,9 @@ def read_window(
         offset = start - first_output
         block = resampled[offset : offset + length]
     out = np.ascontiguousarray(block.T, dtype=np.float32)
+    if not np.isfinite(out).all():
+        # A float WAV may hold NaN/inf; clip() would pass NaN through to the model.
+        raise ValueError("non-finite samples (NaN or infinity)")
     np.clip(out, -1.0, 1.0, out=out)
     return out
 

@@ -87,6 +87,9 @@ def make_loader(
         raise DataError(f"batch size must be at least 1, not {batch_size!r}")
     if int(num_workers) < 0:
         raise DataError(f"num_workers must be 0 or more, not {num_workers!r}")
+    bad_files = getattr(dataset, "bad_files", None)
+    if int(num_workers) > 0 and bad_files is not None and hasattr(dataset, "paths"):
+        bad_files.share(len(dataset.paths))  # one warning and one count per file, across workers
     generator = None
     if seed is not None:
         generator = torch.Generator()

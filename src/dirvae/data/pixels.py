@@ -11,6 +11,7 @@ the conversion to float is one copy.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 
 import numpy as np
@@ -103,6 +104,9 @@ def picture_to_tensor(image: Image.Image, size: int | None, grayscale: bool) -> 
         scale = _high_bit_scale(image)
         picture = image if image.mode == "F" else image.convert("F")
         pixels = np.array(fit(picture, size), dtype=np.float32)  # a copy: scaled in place
+        if not np.isfinite(pixels).all():
+            # One NaN poisons every weight it reaches; clip() would pass it through.
+            raise ValueError("non-finite pixel values (NaN or infinity)")
         if scale != 1.0:
             pixels /= scale
         np.clip(pixels, 0.0, 1.0, out=pixels)
@@ -130,6 +134,9 @@ def load_image(path: str | os.PathLike, size: int | None, grayscale: bool = Fals
             if size is not None and image.format == "JPEG":
                 target = size * _DRAFT_MARGIN
                 image.draft("L" if grayscale else "RGB", (target, target))
+            # Decode every pixel now, so corrupt data raises here; otherwise
+            # getexif() may decode it, fail, and leave a half-decoded picture.
+            image.load()
             orientation = _ORIENTATION.get(_orientation(image))
             tensor = picture_to_tensor(image, size, grayscale)
     if orientation is not None:
@@ -143,8 +150,8 @@ def _orientation(image: Image.Image) -> int:
         return 1
     try:
         return int(image.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block must not cost the picture
-        return 1
+    except (ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
+        return 1  # a malformed EXIF block (the pixels are already decoded) must not cost the picture
 
 
 def _transpose(tensor: torch.Tensor, method: Image.Transpose) -> torch.Tensor:

@@ -1,22 +1,28 @@
 """Crash-safe checkpoints and the run directory's exported weights.
 
-Lightning's ``ModelCheckpoint`` writes ``checkpoints/last.ckpt`` through an
-fsspec transaction (temp file, then rename), throttled to once every
-``--save-freq`` seconds like the seed.  This callback adds what Lightning
-does not: every checkpoint also refreshes ``config.json`` +
-``model.safetensors`` (pickle-free weights for the tools), and Ctrl-C saves a
-checkpoint before the process exits.
+Lightning's ``ModelCheckpoint`` decides when to write ``checkpoints/last.ckpt``
+(once every ``--save-freq`` seconds, like the seed).  How it is written is
+ours (:class:`AtomicCheckpointIO`): Lightning's own route stages the file in
+``$TMPDIR`` and moves it, which on a tmpfs ``/tmp`` is a copy that a kill
+truncates.  :class:`RunExport` adds what Lightning does not: every checkpoint
+also refreshes ``config.json`` + ``model.safetensors`` (pickle-free weights
+for the tools), and Ctrl-C, SIGTERM or a crash save a checkpoint on the way
+out.
 """
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from dirvae.atomic import atomic_write
 from dirvae.export import save_pretrained
 
 CHECKPOINT_DIR = "checkpoints"
@@ -27,6 +33,22 @@ def last_checkpoint(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` into a temp file beside the target, fsync, rename, fsync the folder."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO takes no storage_options")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as handle:
+                handle.write(buffer.getbuffer())
+
+        atomic_write(path, write)
+
+
 def periodic_checkpoint(run_dir: str | Path, save_freq: float) -> ModelCheckpoint:
     """``last.ckpt`` every ``save_freq`` seconds (every step when 0)."""
     timing: dict[str, Any] = {"every_n_train_steps": 1} if save_freq <= 0 else {"train_time_interval": timedelta(seconds=save_freq)}
@@ -35,6 +57,8 @@ def periodic_checkpoint(run_dir: str | Path, save_freq: float) -> ModelCheckpoin
         save_last=True,
         save_top_k=0,
         save_on_train_epoch_end=False,
+        # One name, always: a changed --save-freq on resume must not divert progress to last-v1.ckpt.
+        enable_version_counter=False,
         **timing,
     )
     checkpoint.CHECKPOINT_NAME_LAST = "last"
@@ -49,6 +73,7 @@ class RunExport(L.Callback):
         self.config = config
         self.interrupted = False
         self.terminated = False
+        self.saved_on_crash = False
 
     def export(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
@@ -60,7 +85,94 @@ class RunExport(L.Callback):
         self.export(trainer, pl_module)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt) and trainer.world_size == 1:
+        if trainer.world_size != 1:
+            return
+        if isinstance(exception, KeyboardInterrupt):
             self.interrupted = True
             self.terminated = type(exception).__name__ == "Terminated"  # SIGTERM (training.run.Terminated)
             trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)
+        elif trainer.global_step > 0 and all(torch.isfinite(p).all() for p in pl_module.parameters()):
+            # A crash: keep the last finished step, unless the weights themselves are already ruined.
+            try:
+                trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)
+                self.saved_on_crash = True
+            except Exception:  # the original error is the one to report
+                pass
+
+
+def read_progress(path: Path) -> dict[str, int]:
+    """``global_step`` and ``epoch`` of a checkpoint, or :class:`RunError` if it is not a usable one.
+
+    Any failure to unpickle (truncated, zero bytes, random bytes, a forbidden
+    pickle, another program's file) means the same thing to a user: this file
+    cannot be resumed from.  ``mmap`` keeps this cheap for large models.
+    """
+    from dirvae.errors import RunError
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # noqa: BLE001 - every unpickling failure is "damaged"
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
+        raise RunError(f"{path}: checkpoint is damaged ({reason})") from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict) or "global_step" not in checkpoint:
+        raise RunError(f"{path}: not a dirvae training checkpoint")
+    return {"global_step": int(checkpoint["global_step"]), "epoch": int(checkpoint.get("epoch", 0))}
+
+
+def newest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, int]]:
+    """The readable ``last*.ckpt`` with the most steps, and its progress.
+
+    Runs trained before the version counter was switched off may hold
+    ``last-v1.ckpt`` beside a stale ``last.ckpt``; the newest step wins, never
+    the name.  When none is readable the error says what is still intact.
+    """
+    from dirvae.errors import RunError
+
+    run_dir = Path(run_dir)
+    candidates = sorted((run_dir / CHECKPOINT_DIR).glob("last*.ckpt"))
+    if not candidates:
+        raise RunError(f"{run_dir}: no checkpoint to resume ({last_checkpoint(run_dir)} is missing)")
+    readable, problems = [], []
+    for path in candidates:
+        try:
+            readable.append((read_progress(path), path))
+        except RunError as error:
+            problems.append(str(error))
+    if not readable:
+        weights = run_dir / "model.safetensors"
+        hint = (
+            f"the weights in {weights} are intact (use them with sample/evaluate) but training cannot resume; start a new run"
+            if _weights_readable(weights)
+            else "start a new run"
+        )
+        raise RunError(f"{problems[0]}; {hint}")
+    progress, path = max(readable, key=lambda item: (item[0]["global_step"], item[1].stat().st_mtime))
+    return path, progress
+
+
+def _weights_readable(path: Path) -> bool:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            return bool(list(weights.keys()))
+    except Exception:  # noqa: BLE001 - any failure means "not intact"
+        return False
+
+
+def check_matches(path: Path, module: L.LightningModule, config_path: Path) -> None:
+    """Refuse a checkpoint whose tensors do not fit the networks ``config.json`` describes."""
+    from dirvae.errors import RunError
+
+    saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
+    expected = module.state_dict()
+    for key, tensor in expected.items():
+        if key not in saved:
+            problem = f"{key} is missing"
+        elif tuple(saved[key].shape) != tuple(tensor.shape):
+            problem = f"{key} is {tuple(saved[key].shape)}, expected {tuple(tensor.shape)}"
+        else:
+            continue
+        raise RunError(
+            f"{path}: does not match {config_path} ({problem}); config.json was edited or belongs to another run"
+        )

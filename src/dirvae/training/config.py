@@ -133,6 +133,24 @@ def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
 
 FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
 
+CAPS = ("epochs", "iterations")
+"""Absolute targets (a step count, an epoch count); given on a resume, they replace the saved pair."""
+
+
+def saved_options(saved: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """A run's saved training options, type-checked, with errors naming its config.json.
+
+    Options this version does not know are dropped (a newer run's extras);
+    a value of the wrong type or out of range is one error line.
+    """
+    known = {key: value for key, value in saved.items() if key in FIELD_NAMES}
+    options = normalise_keys(known, f"{path}")
+    try:
+        resolve(options)
+    except DirvaeError as error:
+        raise DirvaeError(f"{path}: {error}; fix the value or start a new run") from None
+    return options
+
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Options from a YAML or JSON file (keys as flag names, dashes or underscores)."""
@@ -218,14 +236,52 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
     return config
 
 
+MAX_IMAGE_SIZE = 4096
+MAX_AUDIO_SIZE = 2**24
+MAX_SAMPLE_RATE = 768_000
+"""Beyond these one item alone exhausts memory (a 100000² image is 120 GB as floats)."""
+INTEGRAL = tuple(name for name, kind in FIELD_TYPES.items() if kind.startswith("int"))
+REAL = tuple(name for name, kind in FIELD_TYPES.items() if kind.startswith("float"))
+
+
+def _number_types(config: TrainConfig) -> None:
+    """Integral options hold whole numbers and real ones finite numbers, whatever layer set them."""
+    for name in INTEGRAL:
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
+            setattr(config, name, int(value))
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise DirvaeError(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
+    for name in REAL:
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise DirvaeError(f"--{name.replace('_', '-')} must be a finite number, got {value!r}")
+
+
+def _devices_ok(value: Any) -> bool:
+    """'auto', -1 (all), a positive count, or a list of device indices such as '0,1'."""
+    text = str(value).strip()
+    if text in ("auto", "-1"):
+        return True
+    if text.isdigit():
+        return int(text) > 0
+    parts = [part.strip() for part in text.split(",")]
+    return "," in text and all(part.isdigit() for part in parts if part) and any(parts)
+
+
 def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)) or value <= 0:
         raise DirvaeError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
 
 
 def validate(config: TrainConfig) -> None:
+    _number_types(config)
     if config.type not in MODALITIES:
         raise DirvaeError(f"--type must be one of {', '.join(MODALITIES)}, got {config.type!r}")
     for name in ("batches", "learning_rate", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every"):
@@ -243,6 +299,19 @@ def validate(config: TrainConfig) -> None:
     if config.prior_burn_in is not None and config.prior_burn_in < 0:
         raise DirvaeError("--prior-burn-in must be zero or more steps")
     _positive("threads", config.threads, allow_none=True)
+    _positive("num_nodes", config.num_nodes)
+    for name, cap in (("image_size", MAX_IMAGE_SIZE), ("audio_size", MAX_AUDIO_SIZE), ("sample_rate", MAX_SAMPLE_RATE)):
+        value = getattr(config, name)
+        if value is not None and value > cap:
+            raise DirvaeError(f"--{name.replace('_', '-')} {value} is too large (at most {cap}): one item would not fit in memory")
+    if not 0 < config.view_port < 65536:
+        raise DirvaeError(f"--view-port must be a port number from 1 to 65535, got {config.view_port!r}")
+    if not _devices_ok(config.devices):
+        raise DirvaeError(f"--devices must be auto, a positive count, or device indices such as 0,1; got {config.devices!r}")
+    for name in ("data", "run_dir", "load", "strategy", "precision", "devices"):
+        value = getattr(config, name)
+        if value is not None and not isinstance(value, str):
+            raise DirvaeError(f"--{name.replace('_', '-')} must be text, got {value!r}")
     if config.num_workers < 0:
         raise DirvaeError("--num-workers must be zero or more")
     choices = {

@@ -20,6 +20,18 @@ from dirvae.media import make_grid, save_png, save_wav, side_by_side
 from dirvae.training.module import DirichletVAEModule, batch_data
 
 
+def finite(tensor: Tensor) -> tuple[Tensor, int]:
+    """The tensor with NaN/inf zeroed, and how many there were.
+
+    A model gone non-finite must still be watchable (and must not crash the
+    run: TensorBoard's histogram of an all-NaN tensor raises), so what is
+    finite is drawn and the rest counted.
+    """
+    bad = ~torch.isfinite(tensor)
+    count = int(bad.sum())
+    return (tensor.masked_fill(bad, 0.0) if count else tensor), count
+
+
 class LiveView(L.Callback):
     def __init__(self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, count: int = 16, sample_rate: int = 16000) -> None:
         self.run_dir = Path(run_dir)
@@ -29,6 +41,8 @@ class LiveView(L.Callback):
         self.sample_rate = sample_rate
         self._inputs: Tensor | None = None
         self._last_logged = -1
+        self.nonfinite_values = 0
+        """NaN/inf values met in what the view drew, summed over renders (also logged)."""
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self._inputs is None:
@@ -57,11 +71,21 @@ class LiveView(L.Callback):
             inputs = self._inputs.to(pl_module.device)
             posterior = model.encode(inputs)
             reconstructions = model.decode(posterior.mean).float().cpu()
-            samples = model.sample(self.count).float().cpu()
+            prior = model.prior_alpha
+            prior_ok = model.latent_kind != "dirichlet" or bool(torch.isfinite(prior).all() and (prior > 0).all())
+            if prior_ok:
+                samples = model.sample(self.count).float().cpu()
+            else:  # a NaN prior cannot be sampled: draw blanks, count the prior as non-finite
+                samples = torch.zeros(self.count, *reconstructions.shape[1:])
             usage = pl_module.component_usage(posterior.mean)
         finally:
             model.train(was_training)
         experiment = getattr(trainer.logger, "experiment", None)
+        reconstructions, bad_reconstructions = finite(reconstructions)
+        samples, bad_samples = finite(samples)
+        finite_usage = usage[torch.isfinite(usage)]
+        bad = bad_reconstructions + bad_samples + (usage.numel() - finite_usage.numel()) + (0 if prior_ok else prior.numel())
+        self.nonfinite_values += bad
         if self.modality == "audio":
             self._audio(experiment, inputs.float().cpu(), reconstructions, samples, step)
         else:
@@ -71,8 +95,10 @@ class LiveView(L.Callback):
                 experiment.add_image("reconstructions", grid.clamp(0, 1), step)
                 experiment.add_image("samples", make_grid(samples.clamp(0, 1)), step)
         if experiment is not None:
-            experiment.add_histogram("latent/component_usage", usage, step)
-            experiment.add_scalar("latent/active_components", float((usage > 0.5 / usage.numel()).sum()), step)
+            if finite_usage.numel():
+                experiment.add_histogram("latent/component_usage", finite_usage, step)
+            experiment.add_scalar("latent/active_components", float((finite_usage > 0.5 / usage.numel()).sum()), step)
+            experiment.add_scalar("health/nonfinite_view_values", float(bad), step)
 
     def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
         pair = torch.cat([inputs[0], reconstructions[0]], dim=-1)

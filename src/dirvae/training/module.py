@@ -29,6 +29,10 @@ def batch_data(batch: Any) -> tuple[Tensor, int]:
     return batch[0], 0
 
 
+NONFINITE_PATIENCE = 50
+"""Consecutive non-finite losses after which training stops: the weights or the options are ruined."""
+
+
 class DirichletVAEModule(L.LightningModule):
     """Trains a :class:`DirichletVAE`; counters survive checkpoints."""
 
@@ -44,8 +48,14 @@ class DirichletVAEModule(L.LightningModule):
         self.learning_rate = learning_rate
         self.kl_schedule = kl_schedule or (lambda step: 1.0)
         self.skipped_files = 0
+        """Distinct unreadable files met by this run, over all sessions (see :meth:`track_bad_files`)."""
+        self.skipped_items = 0
+        self.bad_files: set[str] = set()
+        self._bad_file_names: Callable[[], list[str]] = list
         self.nonfinite_losses = 0
         self.sanitized_gradients = 0
+        self.consecutive_nonfinite = 0
+        self.stopped_nonfinite = False
         self._last_latent: Tensor | None = None
         self._step_started: float | None = None
 
@@ -54,7 +64,9 @@ class DirichletVAEModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor | None:
         data, skipped = batch_data(batch)
-        self.skipped_files += skipped
+        self.skipped_items += skipped
+        if skipped or self.global_step == 0:
+            self.skipped_files = len(self.bad_files.union(self._bad_file_names()))
         if data.shape[0] == 0:
             return None
         weight = self.kl_schedule(self.global_step)
@@ -62,8 +74,14 @@ class DirichletVAEModule(L.LightningModule):
         if not torch.isfinite(terms.total):
             # Counted and reported, never zeroed: returning None skips the step.
             self.nonfinite_losses += 1
+            self.consecutive_nonfinite += 1
             self.log("health/nonfinite_losses", float(self.nonfinite_losses), sync_dist=False)
+            if self.consecutive_nonfinite >= NONFINITE_PATIENCE:
+                self.stopped_nonfinite = True
+                if self._trainer is not None:
+                    self.trainer.should_stop = True
             return None
+        self.consecutive_nonfinite = 0
         now = time.perf_counter()
         batch_size = data.shape[0]
         log = dict(batch_size=batch_size, on_step=True, on_epoch=False)
@@ -109,15 +127,28 @@ class DirichletVAEModule(L.LightningModule):
         """Mean latent value per component over a batch and its positions, ``[K]``."""
         return latent.detach().float().movedim(1, -1).reshape(-1, latent.shape[1]).mean(0)
 
+    def track_bad_files(self, names: Callable[[], list[str]]) -> None:
+        """Count the distinct files ``names()`` reports unreadable, not the windows or frames they cost."""
+        self._bad_file_names = names
+
+    def bad_file_names(self) -> list[str]:
+        return sorted(self.bad_files.union(self._bad_file_names()))
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        names = self.bad_file_names()
+        self.skipped_files = len(names)
         checkpoint["dirvae_counters"] = {
             "skipped_files": self.skipped_files,
+            "bad_files": names,
+            "skipped_items": self.skipped_items,
             "nonfinite_losses": self.nonfinite_losses,
             "sanitized_gradients": self.sanitized_gradients,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         counters = checkpoint.get("dirvae_counters", {})
-        self.skipped_files = int(counters.get("skipped_files", 0))
+        self.bad_files = {str(name) for name in counters.get("bad_files", [])}
+        self.skipped_items = int(counters.get("skipped_items", 0))
+        self.skipped_files = len(self.bad_files)
         self.nonfinite_losses = int(counters.get("nonfinite_losses", 0))
         self.sanitized_gradients = int(counters.get("sanitized_gradients", 0))

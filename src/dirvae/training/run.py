@@ -74,6 +74,11 @@ class RunResult:
     samples_per_second: float
     """All processes together: each rank's steps times the batch times the number of ranks."""
     rank_zero: bool = True
+    session_steps: int = 0
+    """Optimiser steps this invocation trained (a resume starts from the checkpoint's step)."""
+    session_nonfinite: int = 0
+    stopped_nonfinite: bool = False
+    epoch: int = 0
 
 
 def say(message: str) -> None:
@@ -194,6 +199,25 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
     }
 
 
+def read_saved_config(run_dir: Path) -> dict[str, Any]:
+    """A run's ``config.json`` as a mapping, or one error line saying it is damaged."""
+    import json
+
+    from dirvae.errors import RunError
+
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise RunError(f"{path}: damaged ({reason}); restore it, or start a new run") from None
+    if not isinstance(saved, dict) or not isinstance(saved.get("training", {}), dict) or not isinstance(saved.get("model", {}), dict):
+        raise RunError(f"{path}: damaged (not the mapping dirvae writes); restore it, or start a new run")
+    return saved
+
+
 def keep_saved_networks(run_config: dict[str, Any], run_dir: Path) -> None:
     """A resumed run keeps the networks and likelihood it was saved with, whatever today's defaults.
 
@@ -201,12 +225,7 @@ def keep_saved_networks(run_config: dict[str, Any], run_dir: Path) -> None:
     defaults (the seed's ResNet and Bernoulli before issue 10); a run records
     what they resolved to, and a loss saved without options used the defaults.
     """
-    import json
-
-    path = run_dir / "config.json"
-    if not path.is_file():
-        return
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved = read_saved_config(run_dir)
     if "architecture" in saved:
         run_config["architecture"] = saved["architecture"]
     model = saved.get("model", {})
@@ -276,6 +295,29 @@ def _devices(value: str) -> int | str:
     return int(value) if str(value).isdigit() else value
 
 
+def epoch_cap(config: TrainConfig, source: str) -> int:
+    """Lightning's ``max_epochs``: --epochs, else unbounded when --iterations is the cap, else the default.
+
+    An explicit --iterations is never cut short by an epoch count nobody asked for.
+    """
+    if config.epochs is not None:
+        return config.epochs
+    if config.iterations is not None:
+        return -1
+    return DEFAULT_DIGITS_EPOCHS if source == "digits" else 1
+
+
+def _trainer_or_error(make: Any) -> Any:
+    """Build the Lightning Trainer; options it refuses (--devices, --strategy, ...) are one line."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return make()
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DirvaeError(f"Lightning refused --devices/--strategy/--num-nodes/--precision: {reason}") from None
+
+
 def new_run_dir(config: TrainConfig) -> Path:
     if config.run_dir:
         return Path(config.run_dir)
@@ -300,7 +342,15 @@ def train(
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from dirvae.data import GroupedSampler, make_loader
-    from dirvae.training.checkpoints import RunExport, last_checkpoint, periodic_checkpoint
+    from dirvae.atomic import remove_orphans
+    from dirvae.training.checkpoints import (
+        AtomicCheckpointIO,
+        RunExport,
+        check_matches,
+        last_checkpoint,
+        periodic_checkpoint,
+        read_progress,
+    )
     from dirvae.training.live_view import LiveView
     from dirvae.training.module import DirichletVAEModule
     from dirvae.training.schedules import make_kl_schedule
@@ -337,18 +387,32 @@ def train(
         pin_memory=accelerator == "gpu",
         seed=config.seed,
     )
-    epochs = config.epochs or (DEFAULT_DIGITS_EPOCHS if source == "digits" else 1)
+    epochs = epoch_cap(config, source)
     steps_per_epoch = max(1, len(loader))
-    total_steps = min(config.iterations or math.inf, epochs * steps_per_epoch)
+    total_steps = min(config.iterations or math.inf, epochs * steps_per_epoch if epochs > 0 else math.inf)
     cycle = config.kl_cycle_steps or max(1, int(total_steps) // 4)
     schedule = make_kl_schedule(
         config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle, warmup_steps=config.kl_warmup_steps
     )
     module = DirichletVAEModule(model, learning_rate=config.learning_rate, kl_schedule=schedule)
+    bad_files = getattr(dataset, "bad_files", None)
+    if bad_files is not None:
+        module.track_bad_files(lambda: [dataset.paths[i] for i in bad_files.indices()])
+    start = {"global_step": 0, "epoch": 0, "nonfinite": 0}
+    if resume_from is not None:
+        check_matches(resume_from, module, run_dir / "config.json")
+        start.update(read_progress(resume_from))
+        counters = torch.load(resume_from, map_location="cpu", weights_only=True, mmap=True).get("dirvae_counters", {})
+        start["nonfinite"] = int(counters.get("nonfinite_losses", 0))
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DirvaeError(f"--run-dir {run_dir}: cannot create it ({error.strerror or error})") from None
+    for folder in (run_dir, last_checkpoint(run_dir).parent):
+        remove_orphans(folder)  # what a kill left mid-write; this process owns the run now
     export = RunExport(run_dir, run_config)
-    trainer = L.Trainer(
+    trainer = _trainer_or_error(lambda: L.Trainer(
         accelerator=accelerator,
         devices=_devices(config.devices),
         num_nodes=config.num_nodes,
@@ -371,14 +435,13 @@ def train(
         enable_model_summary=False,
         num_sanity_val_steps=0,
         use_distributed_sampler=True,
-    )
+        plugins=[AtomicCheckpointIO()],
+    ))
     # Lightning warns when an epoch has fewer steps than the logging interval;
     # under DDP each rank's epoch is a 1/world_size share of the loader's.
     trainer.log_every_n_steps = max(1, min(config.log_every, math.ceil(steps_per_epoch / trainer.world_size)))
     started = time.perf_counter()
-    start_step = 0
-    if resume_from is not None:
-        start_step = int(torch.load(resume_from, map_location="cpu", weights_only=True).get("global_step", 0))
+    start_step = start["global_step"]
     try:
         with sigterm_saves():
             trainer.fit(module, loader, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
@@ -393,10 +456,14 @@ def train(
     trainer.save_checkpoint(last_checkpoint(run_dir), weights_only=False)
     steps_done = max(0, trainer.global_step - start_step)
     return RunResult(
+        session_steps=steps_done,
+        session_nonfinite=module.nonfinite_losses - start["nonfinite"],
+        stopped_nonfinite=module.stopped_nonfinite,
+        epoch=int(trainer.current_epoch),
         run_dir=run_dir,
         global_step=int(trainer.global_step),
         interrupted=False,
-        skipped_files=module.skipped_files,
+        skipped_files=len(module.bad_file_names()),
         nonfinite_losses=module.nonfinite_losses,
         sanitized_gradients=module.sanitized_gradients,
         seconds=elapsed,
@@ -406,11 +473,18 @@ def train(
 
 
 def resume_checkpoint(run_dir: Path) -> Path:
-    from dirvae.training.checkpoints import last_checkpoint
+    """The checkpoint ``--load RUN`` continues from: the readable one with the newest step."""
+    from dirvae.training.checkpoints import newest_checkpoint
 
     if not run_dir.is_dir():
         raise DirvaeError(f"{run_dir}: --load needs a run directory written by 'dirvae train'; no such folder")
-    checkpoint = last_checkpoint(run_dir)
-    if not checkpoint.is_file():
-        raise DirvaeError(f"{run_dir}: no checkpoint to resume ({checkpoint} is missing)")
-    return checkpoint
+    return newest_checkpoint(run_dir)[0]
+
+
+def past_cap(config: TrainConfig, progress: dict[str, int]) -> str | None:
+    """Why a resumed run has nothing left to train, or None.  Caps are absolute targets."""
+    if config.iterations is not None and progress["global_step"] >= config.iterations:
+        return f"the run is at step {progress['global_step']}, already at or past --iterations {config.iterations}"
+    if config.epochs is not None and progress["epoch"] >= config.epochs:
+        return f"the run has finished {progress['epoch']} epochs, already at or past --epochs {config.epochs}"
+    return None

@@ -1,0 +1,181 @@
+"""Checkpoints survive kills at any moment, on any file-system layout (issue 13, items 2, 3, 10, 14)."""
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dirvae.errors import RunError
+from dirvae.training.checkpoints import AtomicCheckpointIO, newest_checkpoint, read_progress
+
+# Runs dirvae with every rename that would cross folders (so, possibly, devices)
+# failing as it does across file systems, logged so the test can prove none was tried.
+CROSS_DEVICE_LAUNCHER = """
+import errno, os, sys
+log = os.environ["CROSS_DEVICE_LOG"]
+def guard(real):
+    def move(src, dst, *args, **kwargs):
+        if os.path.dirname(os.path.abspath(src)) != os.path.dirname(os.path.abspath(dst)):
+            with open(log, "a") as handle:
+                handle.write(f"{src} -> {dst}\\n")
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real(src, dst, *args, **kwargs)
+    return move
+os.replace = guard(os.replace)
+os.rename = guard(os.rename)
+from dirvae.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _other_tmpdir(workdir: Path) -> Path:
+    """A temp folder on another file system than the run when the machine has one (tmpfs /dev/shm)."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and shm.stat().st_dev != workdir.stat().st_dev:
+        folder = shm / f"dirvae-test-{os.getpid()}-{random.randrange(10**9)}"
+    else:
+        folder = workdir / "othertmp"
+    folder.mkdir()
+    return folder
+
+
+def _checkpoints(run: Path) -> list[Path]:
+    return sorted((run / "checkpoints").glob("*.ckpt"))
+
+
+def test_atomic_checkpoint_io_writes_beside_the_target_and_respects_the_umask(tmp_path, monkeypatch):
+    moves = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        moves.append((Path(src).parent, Path(dst).parent))
+        if Path(src).parent != Path(dst).parent:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "elsewhere"))
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "run" / "checkpoints" / "last.ckpt"
+        AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(3)}, "global_step": 7}, target)
+    finally:
+        os.umask(old)
+    assert moves == [(target.parent, target.parent)]
+    assert read_progress(target)["global_step"] == 7
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]
+
+
+def test_killed_at_random_moments_with_tmpdir_elsewhere_every_resume_continues_from_the_newest_step(tmp_path):
+    workdir = tmp_path
+    other_tmp = _other_tmpdir(workdir)
+    log = workdir / "cross-device.log"
+    env = {**os.environ, "TMPDIR": str(other_tmp), "CROSS_DEVICE_LOG": str(log), "PYTHONUNBUFFERED": "1"}
+    run = workdir / "run"
+    launcher = [sys.executable, "-c", CROSS_DEVICE_LAUNCHER, "train", "--model-size", "4"]
+    base = [*launcher, "--iterations", "100000"]
+    rng = random.Random(13)
+    newest = 0
+    try:
+        for round_ in range(3):
+            # Alternate --save-freq: a changed value on resume must not divert progress to another file.
+            freq = ["--save-freq", "0" if round_ % 2 == 0 else "0.05"]
+            args = ["--run-dir", "run", *freq] if round_ == 0 else ["--load", "run", *freq]
+            process = subprocess.Popen([*base, *args], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                steps = [read_progress(p)["global_step"] for p in _checkpoints(run) if p.stat().st_size]
+                if steps and max(steps) > newest:
+                    break
+                assert process.poll() is None, process.stderr.read().decode()
+                time.sleep(0.05)
+            else:
+                pytest.fail("training made no progress")
+            time.sleep(rng.uniform(0.0, 1.5))  # then kill mid-whatever: a step, a checkpoint write, a rename
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process.stderr.close()
+            assert [p.name for p in _checkpoints(run)] == ["last.ckpt"]
+            step = read_progress(run / "checkpoints" / "last.ckpt")["global_step"]  # whole, never truncated
+            assert step >= newest
+            newest = step
+        target = newest + 2
+        command = [*launcher, "--load", "run", "--iterations", str(target), "--save-freq", "3600"]
+        result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and "trained 2 steps this session" in result.stderr, result.stderr
+        assert json.loads((run / "config.json").read_text())["progress"]["global_step"] == target
+        assert not list(run.rglob("*.dirvae-tmp")), "orphan temp files survived the restart"
+        assert not log.exists() or log.read_text() == "", log.read_text()
+        assert not [p for p in other_tmp.rglob("*") if p.is_file()], "dirvae wrote into $TMPDIR"
+    finally:
+        if other_tmp.parent == Path("/dev/shm"):
+            for path in sorted(other_tmp.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() else path.unlink()
+            other_tmp.rmdir()
+
+
+def _save(path: Path, step: int) -> None:
+    AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(1)}, "global_step": step, "epoch": 0}, path)
+
+
+def test_the_newest_step_wins_over_the_name(tmp_path):
+    # What older versions left after a --save-freq change: progress in last-v1.ckpt, a stale last.ckpt.
+    _save(tmp_path / "checkpoints" / "last.ckpt", 40)
+    _save(tmp_path / "checkpoints" / "last-v1.ckpt", 200)
+    path, progress = newest_checkpoint(tmp_path)
+    assert path.name == "last-v1.ckpt" and progress["global_step"] == 200
+    (tmp_path / "checkpoints" / "last-v1.ckpt").write_bytes(b"")  # damaged: the other one still resumes
+    assert newest_checkpoint(tmp_path)[0].name == "last.ckpt"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "checkpoint is damaged"),
+        (b"\x8f" * 5000, "checkpoint is damaged"),
+        ("truncate", "checkpoint is damaged"),
+        ("foreign", "not a dirvae training checkpoint"),
+    ],
+)
+def test_a_damaged_checkpoint_is_one_error_that_says_what_is_intact(tmp_path, content, message):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    _save(path, 5)
+    if content == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif content == "foreign":
+        torch.save({"weights": torch.ones(2)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(RunError, match=f"{message}.*start a new run"):
+        newest_checkpoint(tmp_path)
+    save_file({"w": torch.ones(1)}, tmp_path / "model.safetensors")
+    with pytest.raises(RunError, match="model.safetensors are intact"):
+        newest_checkpoint(tmp_path)
+
+
+def test_a_crash_saves_the_last_finished_step_unless_the_weights_are_ruined(tmp_path):
+    from types import SimpleNamespace
+
+    from dirvae.training.checkpoints import RunExport
+
+    saved = []
+    trainer = SimpleNamespace(world_size=1, global_step=7, save_checkpoint=lambda path, weights_only: saved.append(path))
+    module = torch.nn.Linear(2, 2)
+    export = RunExport(tmp_path, {})
+    export.on_exception(trainer, module, RuntimeError("a bug mid-run"))
+    assert saved == [tmp_path / "checkpoints" / "last.ckpt"] and export.saved_on_crash and not export.interrupted
+    with torch.no_grad():
+        module.weight.fill_(float("nan"))
+    export.on_exception(trainer, module, RuntimeError("again"))
+    assert len(saved) == 1  # NaN weights would overwrite a good checkpoint
