@@ -155,12 +155,14 @@ def test_config_file_and_resolved_config_saved(workdir):
 
 
 def test_two_process_ddp_on_cpu(workdir):
-    run_cli(
+    result = run_cli(
         "train", "--iterations", "4", "--run-dir", "run", "--no-gpu", "--devices", "2", "--strategy", "ddp",
         "--batches", "16", *FAST, cwd=workdir, timeout=300, check=0,
     )
     config = _assert_run_dir(workdir / "run")
     assert config["progress"]["global_step"] == 4
+    said = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.startswith("dirvae:")]
+    assert len(said) == len(set(said)) and any("embedded scikit-learn digits" in line for line in said), said
 
 
 def test_two_process_ddp_speaks_once_from_rank_zero(workdir):

@@ -151,13 +151,7 @@ def quiet_lightning() -> None:
 def run(args: argparse.Namespace) -> int:
     from dirvae.training.checkpoints import read_progress
     from dirvae.training.config import CAPS, legacy_training_options, read_config_file, resolve, saved_options
-    from dirvae.training.run import Terminated, launched_rank_zero, new_run_dir, past_cap, read_saved_config, resume_checkpoint, train
-    from dirvae.training.run import say as say_always
-
-    def say(message: str) -> None:
-        # Under DDP every rank runs this command: only the first one speaks.
-        if launched_rank_zero():
-            say_always(message)
+    from dirvae.training.run import Terminated, new_run_dir, past_cap, read_saved_config, resume_checkpoint, say, train
 
     quiet_lightning()
     layers: list[dict] = []

@@ -82,7 +82,9 @@ class RunResult:
 
 
 def say(message: str) -> None:
-    print(f"dirvae: {message}", file=sys.stderr, flush=True)
+    """One line to the user; under DDP every rank runs the command, and only the first one speaks."""
+    if launched_rank_zero():
+        print(f"dirvae: {message}", file=sys.stderr, flush=True)
 
 
 def launched_rank_zero() -> bool:
