@@ -48,7 +48,8 @@ def sanitize_and_clip(parameters: Iterable[nn.Parameter], max_norm: float | None
     need the total norm; computing it once is what makes the sanitiser free
     next to a plain ``clip_grad_norm_`` (the trainer-overhead benchmark).
     """
-    grads = [p.grad for p in parameters if p.grad is not None]
+    parameters = [p for p in parameters if p.grad is not None]
+    grads = [p.grad for p in parameters]
     if not grads:
         return 0, None
     norm = torch.nn.utils.get_total_norm(grads)
@@ -57,7 +58,7 @@ def sanitize_and_clip(parameters: Iterable[nn.Parameter], max_norm: float | None
         count = _zero_nonfinite(grads)
         norm = torch.nn.utils.get_total_norm(grads)
     if max_norm is not None:
-        torch.nn.utils.clip_grads_with_norm_(grads, max_norm, norm)
+        torch.nn.utils.clip_grads_with_norm_(parameters, max_norm, norm)
     return count, norm
 
 
