@@ -79,6 +79,7 @@ class DirichletVAEModule(L.LightningModule):
         self._interval_nonfinite = 0
         self._interval_started: float | None = None
         self._last_point = -1
+        self.last_loss: float | None = None
 
     def forward(self, x: Tensor):  # noqa: D401 - Lightning's convention
         return self.model(x)
@@ -138,7 +139,7 @@ class DirichletVAEModule(L.LightningModule):
         # batch's value, not the mean, and repeat stale values at its own interval.
         for logger in self.loggers:
             logger.log_metrics(means, step=step)
-        self.log("loss", means["train/loss"], prog_bar=True, logger=False)
+        self.last_loss = means["train/loss"]  # shown by the progress bar (training.progress.LossBar)
 
     def on_train_epoch_start(self) -> None:
         self._epoch.take()

@@ -13,7 +13,23 @@ import time
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+
+
+class LossBar(TQDMProgressBar):
+    """Lightning's bar, showing the latest running-mean loss.
+
+    The module keeps that mean as ``last_loss`` rather than logging it with
+    ``self.log(prog_bar=True)``, which cost about 4 ms a call in profiles of
+    the digits trainer.
+    """
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        metrics = super().get_metrics(trainer, pl_module)
+        loss = getattr(pl_module, "last_loss", None)
+        if loss is not None:
+            metrics["loss"] = f"{loss:.4g}"
+        return metrics
 
 
 class EpochLines(ProgressBar):

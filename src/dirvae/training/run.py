@@ -313,12 +313,10 @@ def hparams_for(run_config: dict[str, Any]) -> dict[str, Any]:
 
 def progress_display(steps_per_epoch: int, epochs: int) -> Any:
     """Lightning's progress bar on a terminal; one line per epoch in a log file or CI."""
-    from lightning.pytorch.callbacks import TQDMProgressBar
-
-    from dirvae.training.progress import EpochLines
+    from dirvae.training.progress import EpochLines, LossBar
 
     if sys.stderr.isatty():
-        return TQDMProgressBar(refresh_rate=max(1, min(20, steps_per_epoch // 10 or 1)))
+        return LossBar(refresh_rate=max(1, min(20, steps_per_epoch // 10 or 1)))
     return EpochLines(epochs)
 
 
