@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_train.py                 # CPU: digits default + 64x64 ResNet
     .venv/bin/python benchmarks/bench_train.py --gpu           # GPU: 64x64 and 256x256 ResNet, fp32 vs bf16
+    .venv/bin/python benchmarks/bench_train.py --overhead --threads 1   # trainer vs a bare loop (issue 11)
 
 Each case runs `dirvae.training.run.train` (Lightning, checkpoints, live
 view, logging: everything a user gets) for --steps optimiser steps and times
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import statistics
 import sys
 import tempfile
 import time
@@ -31,11 +33,15 @@ from dirvae.training.config import resolve  # noqa: E402
 
 
 class StepTimer(L.Callback):
+    """Samples/s after ``warmup`` steps, and each step's wall time (batch end to batch end)."""
+
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
         self.started: float | None = None
         self.samples = 0
         self.elapsed = 0.0
+        self.step_times: list[float] = []
+        self._last_end: float | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.global_step == self.warmup:
@@ -48,7 +54,11 @@ class StepTimer(L.Callback):
             if trainer.strategy.root_device.type == "cuda":
                 torch.cuda.synchronize()
             self.samples += run_module.batch_data_size(batch)
-            self.elapsed = time.perf_counter() - self.started
+            now = time.perf_counter()
+            self.elapsed = now - self.started
+            if self._last_end is not None:
+                self.step_times.append(now - self._last_end)
+            self._last_end = now
 
 
 def make_images(folder: Path, n: int, size: int) -> Path:
@@ -64,7 +74,95 @@ def measure(options: dict, steps: int, warmup: int, workdir: Path, name: str) ->
     timer = StepTimer(warmup)
     config = resolve({"iterations": steps, "epochs": 10_000, "save_freq": 30.0, "log_every": 100, **options})
     run_module.train(config, workdir / name, callbacks=[timer])
-    return {"samples_per_s": timer.samples / timer.elapsed if timer.elapsed else float("nan"), "steps": steps - warmup}
+    return {
+        "samples_per_s": timer.samples / timer.elapsed if timer.elapsed else float("nan"),
+        "steps": steps - warmup,
+        "median_step_s": statistics.median(timer.step_times) if timer.step_times else float("nan"),
+    }
+
+
+def bare_loop_rate(config, steps: int, warmup: int) -> tuple[float, float]:
+    """Samples/s of the least a training loop must do: model.loss -> backward -> clip -> Adam.
+
+    Same networks (built from the same run configuration), same optimiser,
+    same batch size and KL schedule as ``dirvae train`` on the digits, with
+    the whole data set held as one tensor and sliced (no per-item reads).
+    Returns (samples/s, median seconds per step).
+    """
+    from dirvae.optim import make_optimizer
+    from dirvae.training.schedules import make_kl_schedule
+
+    L.seed_everything(config.seed, verbose=False)
+    torch.set_flush_denormal(True)
+    dataset, source = run_module.open_dataset(config)
+    item_shape = tuple(dataset.item_shape)
+    model = run_module.build_for_training(run_module.model_config(config, item_shape, source), item_shape)
+    optimizer = make_optimizer(model.parameters(), config.learning_rate)
+    schedule = make_kl_schedule(config.kl_schedule, weight=config.kl_weight, cycle_steps=max(1, steps // 4))
+    data = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    batch = config.batches
+    order = torch.randperm(len(data))
+    position, started, timed, times, last = 0, None, 0, [], None
+    for step in range(steps):
+        if step == warmup:
+            started = last = time.perf_counter()
+        if position + batch > len(data):
+            order, position = torch.randperm(len(data)), 0
+        x = data[order[position : position + batch]]
+        position += batch
+        terms = model.loss(x, kl_weight=schedule(step))
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+        optimizer.step()
+        if started is not None:
+            timed += x.shape[0]
+            now = time.perf_counter()
+            times.append(now - last)
+            last = now
+    return timed / (time.perf_counter() - started), statistics.median(times)
+
+
+def overhead(args: argparse.Namespace) -> None:
+    """``dirvae train`` on the digits against the bare loop, interleaved in one process."""
+    import os
+
+    from dirvae.training.config import TrainConfig
+
+    defaults = TrainConfig()  # checkpoint and live-view intervals as a user gets them
+    options = {"no_gpu": True, "threads": args.threads, "save_freq": defaults.save_freq, "log_every": defaults.log_every}
+    if args.batch:
+        options["batches"] = args.batch
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        cwd = Path.cwd()
+        os.chdir(workdir)  # no data/ folder here: the digits
+        bare, trainer, bare_step, trainer_step, loads = [], [], [], [], []
+        try:
+            for round_index in range(args.rounds):
+                config = resolve({"iterations": args.steps, "epochs": 10_000, **options})
+                rate, step = bare_loop_rate(config, args.steps, args.warmup)
+                bare.append(rate)
+                bare_step.append(step)
+                result = measure(options, args.steps, args.warmup, workdir, f"run{round_index}")
+                trainer.append(result["samples_per_s"])
+                trainer_step.append(result["median_step_s"])
+                loads.append(os.getloadavg()[0])
+                print(
+                    f"round {round_index}: bare {bare[-1]:,.0f}  dirvae train {trainer[-1]:,.0f} samples/s  "
+                    f"ratio {trainer[-1] / bare[-1]:.3f}; median-step ratio {bare_step[-1] / trainer_step[-1]:.3f}; load {loads[-1]:.2f}",
+                    file=sys.stderr, flush=True,
+                )  # fmt: skip
+        finally:
+            os.chdir(cwd)
+    ratios = [t / b for t, b in zip(trainer, bare)]
+    step_ratios = [b / t for b, t in zip(bare_step, trainer_step)]
+    print(f"\n# bench_train --overhead  {datetime.date.today()}  {machine()}  load average {min(loads):.2f}-{max(loads):.2f}")
+    print(f"batch {config.batches}, K {run_module.model_size(config, 'digits')}, {args.steps} steps a run ({args.warmup} untimed), {args.rounds} interleaved rounds")
+    print(f"bare loop      median {statistics.median(bare):,.0f} samples/s")
+    print(f"dirvae train   median {statistics.median(trainer):,.0f} samples/s (validation, checkpoints, live view, logging on)")
+    print(f"ratio (throughput)   median {statistics.median(ratios):.3f}  (per round: {', '.join(f'{r:.3f}' for r in ratios)})")
+    print(f"ratio (median step)  median {statistics.median(step_ratios):.3f}  (per round: {', '.join(f'{r:.3f}' for r in step_ratios)})")
 
 
 def main() -> None:
@@ -74,12 +172,18 @@ def main() -> None:
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads on the CPU")
+    parser.add_argument("--overhead", action="store_true", help="digits: dirvae train vs a bare loop, interleaved (issue 11)")
+    parser.add_argument("--rounds", type=int, default=5, help="--overhead: interleaved rounds")
+    parser.add_argument("--batch", type=int, default=None, help="--overhead: batch size (default: dirvae train's)")
     args = parser.parse_args()
     if not args.gpu:
         torch.set_num_threads(args.threads)
     import logging
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    if args.overhead:
+        overhead(args)
+        return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

@@ -57,3 +57,31 @@ def test_a_checkpoint_of_the_unfused_adam_resumes_fused():
     resumed.load_state_dict(saved)
     assert resumed.param_groups[0]["fused"] is True and saved["param_groups"][0]["fused"] is None
     resumed.step()
+
+
+def test_sanitize_and_clip_clips_clean_gradients_like_clip_grad_norm():
+    from dirvae.optim import sanitize_and_clip
+
+    torch.manual_seed(0)
+    a, b = nn.Linear(4, 3), nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(5, 4) * 10
+    a(x).pow(2).sum().backward()
+    b(x).pow(2).sum().backward()
+    count, norm = sanitize_and_clip(a.parameters(), 1.0)
+    expected = torch.nn.utils.clip_grad_norm_(b.parameters(), 1.0)
+    assert count == 0 and torch.isclose(norm, expected)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
+
+
+def test_sanitize_and_clip_zeroes_nonfinite_then_clips_to_a_finite_norm():
+    from dirvae.optim import sanitize_and_clip
+
+    layer = nn.Linear(2, 1)
+    layer.weight.grad = torch.tensor([[float("nan"), 30.0]])
+    layer.bias.grad = torch.tensor([40.0])
+    count, norm = sanitize_and_clip(layer.parameters(), 1.0)
+    assert count == 1 and abs(float(norm) - 50.0) < 1e-4
+    total = torch.cat([p.grad.flatten() for p in layer.parameters()]).norm()
+    assert abs(float(total) - 1.0) < 1e-4

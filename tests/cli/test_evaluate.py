@@ -58,3 +58,18 @@ def test_evaluate_errors_are_one_line(trained, capsys, monkeypatch, arguments, m
     err = capsys.readouterr().err.strip()
     assert err.startswith("dirvae evaluate: error:") and "\n" not in err
     assert message in err
+
+
+def test_dirichlet_chart_headlines_prior_scaled_active_units_and_explains_the_raw_count():
+    from dirvae.cli.evaluate import chart_options
+
+    report = {
+        "model_size": 3, "active_threshold": 0.01, "active_units": 0, "active_units_prior_scaled": 2,
+        "components": {"variance": [0.002, 0.001, 1e-6], "prior_variance": [0.001, 0.0005, 0.001], "mean": [0.3] * 3, "decoder_weight_norm": [1.0] * 3},
+    }  # fmt: skip
+    options = chart_options(report, "dirichlet", "run on digits")
+    assert "2/3 active units (prior-scaled)" in options["title"]
+    assert options["variance"] == [2.0, 2.0, 0.001]
+    assert "0/3" in options["note"] and "prior" in options["note"]
+    gaussian = chart_options(report, "gaussian", "run on digits")
+    assert "0/3 active units" in gaussian["title"] and "note" not in gaussian

@@ -35,12 +35,19 @@ def test_digits_default_gif_holds_every_step(use_runs, tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     run = use_runs.run("digits")
     result = ok(capsys, "interpolate", run, "digits#0", "digits#1", "--steps", 6, "--fps", 5)
-    assert "interpolation.gif" in result.stdout and "6 steps" in result.stdout
+    assert "interpolation.gif" in result.stdout and "6 steps" in result.stdout and "both ends" in result.stdout
     a, b = _digits(0, 1)
     expected = to_uint8(DirichletVAE.from_pretrained(run).interpolate(a, b, 6))
     frames, duration, size = gif_info(tmp_path / "interpolation.gif")
+    # Every frame is [A | step | B] with 1-pixel gaps, enlarged 4x (28 px -> 112 px) for viewing.
     # Pillow merges a frame equal to the previous one: count what it keeps.
-    assert size == (28, 28) and duration == 6 * 200 and frames == distinct_frames(expected)
+    assert size == ((3 * 28 + 2) * 4, 28 * 4) and duration == 6 * 200 and frames == distinct_frames(expected)
+    from PIL import Image
+
+    with Image.open(tmp_path / "interpolation.gif") as gif:
+        first = np.asarray(gif.convert("L"))
+    assert np.array_equal(first[::4, :112:4], to_uint8(a)[0, ..., 0])  # input A at the left, enlarged
+    assert np.array_equal(first[::4, -112::4], to_uint8(b)[0, ..., 0])  # input B at the right
 
 
 @pytest.mark.parametrize("path", ["mean", "concentration"])
@@ -73,7 +80,8 @@ def test_the_two_paths_differ_between_the_ends_and_meet_at_them(use_runs):
 def test_image_strip_and_mp4(use_runs, tmp_path, capsys):
     run, pics = use_runs.run("image"), use_runs.base / "pics"
     ok(capsys, "interpolate", run, pics / "img000.png", pics / "img001.png", "--steps", 5, "--out", tmp_path / "strip.png")
-    assert image_size(tmp_path / "strip.png") == grid_size(5, 5, IMAGE_SIZE, IMAGE_SIZE)
+    # Input A, five steps, input B; enlarged 9x (14 px -> 126 px) for viewing.
+    assert image_size(tmp_path / "strip.png") == grid_size(7, 7, IMAGE_SIZE * 9, IMAGE_SIZE * 9)
     ok(capsys, "interpolate", run, pics / "img000.png", pics / "img001.png", "--steps", 7, "--out", tmp_path / "i.mp4")
     frames, size, _ = video_info(tmp_path / "i.mp4")
     assert frames == 7 and size == (IMAGE_SIZE, IMAGE_SIZE)

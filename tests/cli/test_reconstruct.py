@@ -132,3 +132,14 @@ def test_bad_inputs_are_one_line_errors(use_runs, capsys, run, input, message):
     result = use_cli(capsys, "reconstruct", use_runs.run(run), use_runs.base / input)
     assert result.returncode == 2 and len(result.lines) == 1, result.stderr
     assert result.lines[0].startswith("dirvae reconstruct: error: ") and message in result.lines[0], result.stderr
+
+
+def test_non_square_inputs_are_reported_as_centre_cropped(use_runs, tmp_path, capsys):
+    from PIL import Image
+
+    wide = tmp_path / "wide.png"
+    Image.fromarray((np.random.default_rng(0).random((20, 40, 3)) * 255).astype(np.uint8)).save(wide)
+    result = ok(capsys, "reconstruct", use_runs.run("image"), wide, "--out", tmp_path / "r.png")
+    assert "centre-cropped 1 non-square input" in result.stderr and "40x20" in result.stderr
+    square = ok(capsys, "reconstruct", use_runs.run("image"), use_runs.base / "pics" / "img000.png", "--out", tmp_path / "s.png")
+    assert "centre-cropped" not in square.stderr

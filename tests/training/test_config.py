@@ -111,8 +111,8 @@ def test_non_finite_and_out_of_range_values_are_one_clear_error(values, message)
 def test_session_only_options_are_not_resumed():
     from dirvae.training.config import legacy_training_options
 
-    saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8}
-    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "shuffle_all": False, "pad_last": "none"}
+    saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8, "val_fraction": 0.05}
+    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "val_fraction": 0.05, "shuffle_all": False, "pad_last": "none"}
     assert resolve(legacy_training_options(saved)).view is False
 
 
@@ -133,3 +133,17 @@ def test_reading_order_and_padding_defaults_and_old_runs():
     assert not old.mixes_files() and old.pad_last == "none"
     new = resolve(legacy_training_options({"type": "audio", "recipe": "default", "shuffle_all": True, "pad_last": "all"}))
     assert new.mixes_files() and new.pad_last == "all"
+
+
+def test_runs_saved_before_validation_resume_training_on_every_item():
+    from dirvae.training.config import legacy_training_options
+
+    assert resolve(legacy_training_options({"recipe": "default", "batches": 8})).val_fraction == 0.0
+    assert resolve(legacy_training_options({"batches": 8})).val_fraction == 0.0  # pre-recipe runs too
+    assert resolve({}).val_fraction == 0.05
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, float("nan")])
+def test_val_fraction_out_of_range_is_one_clear_error(value):
+    with pytest.raises(DirvaeError, match="--val-fraction"):
+        resolve({"val_fraction": value})

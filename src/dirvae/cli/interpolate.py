@@ -9,11 +9,14 @@ and a video its first frame, unless FILE#N picks window or frame N
 (FOLDER#N picks item N of a folder, digits#N a digit for digits runs).  The
 summary line names the window or frame used.
 
-Images write an animated GIF (default interpolation.gif) or, with --out
-x.png, a strip of the steps left to right; video writes an MP4 (default
-interpolation.mp4; .gif and .png work too); audio writes one WAV that moves
-through the steps back to back (default interpolation.wav).  An --out with no
-extension writes one file per step into that folder.
+Images write an animated GIF (default interpolation.gif) whose every frame
+shows input A, the current step and input B side by side, or, with --out
+x.png, a strip: input A, the steps left to right, input B.  In both,
+pictures smaller than 128 pixels are enlarged (nearest neighbour, a whole
+factor) for viewing.  Video writes an MP4 of the steps (default interpolation.mp4; .gif and .png work too);
+audio writes one WAV that moves through the steps back to back (default
+interpolation.wav).  An --out with no extension writes one file per decoded
+step into that folder, at the model's size.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from dirvae.runs import add_run_arguments, article, positive_float, positive_int, say
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 KINDS = {
     "image": ("gif", "image", "video", "folder"),
@@ -29,6 +37,31 @@ KINDS = {
     "audio": ("audio", "folder"),
 }
 DEFAULT_OUT = {"image": "interpolation.gif", "video": "interpolation.mp4", "audio": "interpolation.wav"}
+VIEW_SIZE = 128
+"""Pictures under this many pixels a side are enlarged by a whole factor for viewing."""
+
+
+def for_viewing(steps: Tensor, a: Tensor, b: Tensor, kind: str) -> tuple[Tensor, int | None]:
+    """Frames that show both inputs: [A | step | B] per frame of an animation, or A, steps, B as a strip.
+
+    ``steps`` is ``[N, C, H, W]``; ``a`` and ``b`` are ``[1, C, H, W]`` inputs.
+    Returns the pictures and the strip's column count (None for animations).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    a, b = a.to(steps).clamp(0, 1), b.to(steps).clamp(0, 1)
+    if kind == "image":
+        pictures, columns = torch.cat([a, steps, b]), steps.shape[0] + 2
+    else:
+        gap = torch.ones(*steps.shape[:3], max(1, steps.shape[-1] // 16), dtype=steps.dtype, device=steps.device)
+        n = steps.shape[0]
+        pictures = torch.cat([a.expand(n, -1, -1, -1), gap, steps, gap, b.expand(n, -1, -1, -1)], dim=-1)
+        columns = None
+    factor = max(1, VIEW_SIZE // max(1, min(steps.shape[-2:])))
+    if factor > 1:
+        pictures = F.interpolate(pictures, scale_factor=factor, mode="nearest")
+    return pictures, columns
 
 
 def _steps(text: str) -> int:
@@ -81,8 +114,11 @@ def run(args: argparse.Namespace) -> int:
     steps = decode_in_chunks(model, latents, args.batch_size)
     if modality == "audio":
         written = save_sounds(steps, out, kind, config["data"]["sample_rate"], stem="step")
+    elif kind in ("folder", "video"):
+        written = save_pictures(steps, out, kind, fps=args.fps, stem="step")
     else:
-        columns = steps.shape[0] if kind == "image" else None
-        written = save_pictures(steps, out, kind, columns=columns, fps=args.fps, stem="step")
-    say("interpolate", f"wrote {args.steps} steps from {names[0]} to {names[1]} ({args.path} path) to {written}")
+        pictures, columns = for_viewing(steps.float().cpu(), ends[0].float().cpu(), ends[1].float().cpu(), kind)
+        written = save_pictures(pictures, out, kind, columns=columns, fps=args.fps, stem="step")
+    shown = "; inputs A and B shown at both ends" if kind in ("gif", "image") else ""
+    say("interpolate", f"wrote {args.steps} steps from {names[0]} to {names[1]} ({args.path} path) to {written}{shown}")
     return 0

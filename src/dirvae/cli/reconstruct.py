@@ -14,7 +14,9 @@ PNG per input.  Audio gives, per input file, its windows back to back and
 their reconstruction: in a folder (default reconstructions/, two WAVs per
 file) or, with --out x.wav, all in one sound, each input followed by its
 reconstruction.  Each input is decoded from its posterior mean, or from a
-random draw with --stochastic.
+random draw with --stochastic.  Pictures are read as in training: resized
+and centre-cropped to the model's square size; the command says when that
+cut off part of a non-square input.
 """
 
 from __future__ import annotations
@@ -96,6 +98,25 @@ def _write_sounds(inputs, outputs, names, out: Path, kind: str, rate: int) -> st
     return f"{out}/ ({len(groups)} × .input.wav and .reconstruction.wav)"
 
 
+def non_square(names: list[str]) -> list[tuple[str, tuple[int, int]]]:
+    """The image files among ``names`` that are not square (read from their headers only)."""
+    from PIL import Image
+
+    found = []
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            continue  # digits#N, FILE#window=N: not a picture file
+        try:
+            with Image.open(path) as picture:
+                size = picture.size
+        except OSError:
+            continue
+        if size[0] != size[1]:
+            found.append((name, size))
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     from dirvae.outputs import check_output
     from dirvae.runs import forwarding_warnings, load_run, reconstruct_in_chunks, spread_inputs, warn
@@ -110,6 +131,15 @@ def run(args: argparse.Namespace) -> int:
     if truncated:
         which = f"{len(names)} items, shared over the {len(args.inputs)} inputs" if len(args.inputs) > 1 else f"the first {len(names)} items"
         warn("reconstruct")(f"using {which} (raise --limit for more)")
+    if modality == "image":
+        cropped = non_square(names)
+        if cropped:
+            name, (width, height) = cropped[0]
+            side = config["data"].get("image_size")
+            warn("reconstruct")(
+                f"centre-cropped {len(cropped)} non-square input(s) to the model's square {side}x{side} "
+                f"(e.g. {name}, {width}x{height}); the edges are not reconstructed"
+            )  # fmt: skip
     torch.manual_seed(args.seed)
     outputs = reconstruct_in_chunks(model, inputs, args.batch_size, stochastic=args.stochastic)
     if audio:

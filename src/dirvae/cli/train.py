@@ -111,6 +111,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--view", action="store_const", const=True, help="start TensorBoard on localhost and print its URL")
     add("--view-port", type=int, help="TensorBoard port for --view (default 6006)")
     add("--log-every", type=int, help="render reconstructions every N steps (default 50)")
+    add("--log-scalars-every", dest="scalars_every", type=int, help="steps per point of the training curves, each a running mean (default 10; the first point is step 1)")
+    add("--val-fraction", type=float, help="share of the data held out for validation, at most 2,000 items, whole files for audio/video (default 0.05; 0 = none)")
+    add("--val-data", metavar="DIR", help="validate on this folder instead of a share of --data")
+    add("--val-every", type=int, help="validate every N steps within long epochs (default 1000; and at every epoch's end)")
     add("--num-workers", type=int, help="data-loading worker processes (default 0)")
     add("--threads", type=int, help="torch CPU threads (default: 1 for small models or a busy machine, else the idle cores)")
     add("--devices", help="devices per node for Lightning (default auto)")
@@ -211,8 +215,8 @@ def run(args: argparse.Namespace) -> int:
             f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "
             f"sanitised gradient entries {result.sanitized_gradients}"
         )
-        say(f"results in {run_dir}/ (reconstructions, config.json, model.safetensors, checkpoints/, tensorboard/)")
-        say(f"watch the logs with: tensorboard --logdir {run_dir}")
+        say(f"results in {run_dir}/ (reconstructions, config.json, model.safetensors, checkpoints/, TensorBoard event files)")
+        say(f"watch the logs with: tensorboard --logdir {run_dir.parent}  (each run is named after its folder)")
         if viewer is not None:
             say("TensorBoard keeps running; press Ctrl-C to stop it")
             try:

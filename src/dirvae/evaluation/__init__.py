@@ -203,6 +203,7 @@ def evaluate_model(
         normalised = False
         note = "Bernoulli likelihood on non-binary targets (grey values): a cross-entropy score, not a normalised density"
     variance = component_variance(all_means)
+    prior_variance = prior_component_variance(model)
     weights = decoder_weight_norms(model)
     signal = component_signal(variance, weights.norms)
     grouped = bool((files >= 0).all())
@@ -240,10 +241,11 @@ def evaluate_model(
         },
         "active_threshold": threshold,
         "active_units": active_units(variance, threshold),
-        "active_units_prior_scaled": active_units(variance / prior_component_variance(model), threshold),
+        "active_units_prior_scaled": active_units(variance / prior_variance, threshold),
         "used_components": used_components(signal),
         "components": {
             "variance": [float(v) for v in variance],
+            "prior_variance": [float(v) for v in prior_variance],
             "mean": [float(v) for v in mean_per_component(all_means)],
             "decoder_weight_norm": [float(v) for v in weights.norms],
             "decoder_weight_source": weights.source,

@@ -134,11 +134,15 @@ def draw_components_chart(
     *,
     threshold: float = ACTIVE_THRESHOLD,
     title: str = "",
+    variance_label: str = "Var_x E[z_d|x] per component",
+    note: str = "",
 ) -> Path:
     """Three bar panels, one bar per component: Var_x E[z|x] (with the threshold), mean latent, decoder weight norm.
 
     Active components are drawn in blue and inactive ones in grey in every
     panel, so a collapsed component can be followed across the three.
+    ``variance_label`` names what the first panel shows (a Dirichlet run shows
+    it divided by the prior's variance), and ``note`` adds a line under it.
     """
     from PIL import Image, ImageDraw
 
@@ -152,14 +156,14 @@ def draw_components_chart(
     plot_width = max(600, min(4000, 3 * k))
     bar = plot_width / k
     width = left + right + plot_width
-    height = top_margin + 3 * panel_height + 2 * gap + 34
+    height = top_margin + 3 * panel_height + 2 * gap + 34 + (16 if note else 0)
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     small, big = _font(11), _font(13)
     if title:
         draw.text((left, 8), title, fill="black", font=big)
     panels = [
-        (f"Var_x E[z_d|x] per component (active if > {threshold:g}: dashed red line)", list(map(float, variance)), threshold),
+        (f"{variance_label} (active if > {threshold:g}: dashed red line)", list(map(float, variance)), threshold),
         ("mean latent value per component", list(map(float, mean)), None),
         ("decoder weight norm per component", list(map(float, weight_norm)), None),
     ]
@@ -196,7 +200,9 @@ def draw_components_chart(
         for d in range(0, k, step):
             draw.text((left + (d + 0.5) * bar - 3, top + panel_height + 3), str(d), fill=(80, 80, 80), font=small)
     footer = f"{sum(active)} of {k} components active (blue); inactive in grey"
-    draw.text((left, height - 18), footer, fill="black", font=small)
+    draw.text((left, height - 18 - (16 if note else 0)), footer, fill="black", font=small)
+    if note:
+        draw.text((left, height - 18), note, fill="black", font=small)
     path = Path(path)
     atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
     return path

@@ -68,6 +68,10 @@ class TrainConfig:
     view: bool = False
     view_port: int = 6006
     log_every: int = 50
+    scalars_every: int = 10
+    val_fraction: float = 0.05
+    val_data: str | None = None
+    val_every: int = 1000
     num_workers: int = 0
     threads: int | None = None
     devices: str = "auto"
@@ -126,6 +130,9 @@ def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
     saved = {key: value for key, value in saved.items() if key not in SESSION_ONLY}
     # Options added later: a run saved without them trained as they were then.
     saved = {**PRE_ISSUE_14, **saved}
+    # Runs from before validation existed trained on every item; resuming them must not
+    # hold out items the model has already learnt from, so they keep training on all.
+    saved.setdefault("val_fraction", 0.0)
     if "recipe" in saved:
         return saved
     return {**{key: value for key, value in LEGACY.items()}, "model_size": 64, **saved, "recipe": "paper"}
@@ -284,7 +291,7 @@ def validate(config: TrainConfig) -> None:
     _number_types(config)
     if config.type not in MODALITIES:
         raise DirvaeError(f"--type must be one of {', '.join(MODALITIES)}, got {config.type!r}")
-    for name in ("batches", "learning_rate", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every"):
+    for name in ("batches", "learning_rate", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every", "scalars_every", "val_every"):
         _positive(name, getattr(config, name))
     for name in ("epochs", "iterations", "image_size", "kl_cycle_steps", "kl_warmup_steps", "model_size"):
         _positive(name, getattr(config, name), allow_none=True)
@@ -312,6 +319,8 @@ def validate(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None and not isinstance(value, str):
             raise DirvaeError(f"--{name.replace('_', '-')} must be text, got {value!r}")
+    if not isinstance(config.val_fraction, (int, float)) or not 0 <= config.val_fraction < 1:
+        raise DirvaeError(f"--val-fraction must be from 0 (no validation) to below 1, got {config.val_fraction!r}")
     if config.num_workers < 0:
         raise DirvaeError("--num-workers must be zero or more")
     choices = {

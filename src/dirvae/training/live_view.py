@@ -33,13 +33,22 @@ def finite(tensor: Tensor) -> tuple[Tensor, int]:
 
 
 class LiveView(L.Callback):
-    def __init__(self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, count: int = 16, sample_rate: int = 16000) -> None:
+    """``inputs``: fixed items to reconstruct, validation items when there are any, so the
+    grid shows generalisation, not memorisation; else the first training batch's."""
+
+    COUNT = 16
+
+    def __init__(
+        self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, count: int = COUNT, sample_rate: int = 16000,
+        inputs: Tensor | None = None,
+    ) -> None:  # fmt: skip
         self.run_dir = Path(run_dir)
         self.modality = modality
         self.every_n_steps = every_n_steps
         self.count = count
         self.sample_rate = sample_rate
-        self._inputs: Tensor | None = None
+        self._inputs: Tensor | None = None if inputs is None else inputs[:count].detach().cpu().clone()
+        self.held_out = inputs is not None
         self._last_logged = -1
         self.nonfinite_values = 0
         """NaN/inf values met in what the view drew, summed over renders (also logged)."""
@@ -92,7 +101,9 @@ class LiveView(L.Callback):
             grid = side_by_side(inputs.float().cpu().clamp(0, 1), reconstructions.clamp(0, 1))
             save_png(grid, self.run_dir / "reconstructions.png")
             if experiment is not None:
-                experiment.add_image("reconstructions", grid.clamp(0, 1), step)
+                # Tagged by where the inputs came from: validation items, or training ones.
+                tag = "val/reconstructions" if self.held_out else "train/reconstructions"
+                experiment.add_image(tag, grid.clamp(0, 1), step)
                 experiment.add_image("samples", make_grid(samples.clamp(0, 1)), step)
         if experiment is not None:
             if finite_usage.numel():

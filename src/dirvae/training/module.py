@@ -16,7 +16,8 @@ import torch
 from torch import Tensor
 
 from dirvae.model import DirichletVAE
-from dirvae.optim import make_optimizer, sanitize_gradients
+from dirvae.optim import make_optimizer, sanitize_and_clip, sanitize_gradients
+from dirvae.training.running_means import RunningMeans
 
 
 def batch_data(batch: Any) -> tuple[Tensor, int]:
@@ -32,9 +33,21 @@ def batch_data(batch: Any) -> tuple[Tensor, int]:
 NONFINITE_PATIENCE = 50
 """Consecutive non-finite losses after which training stops: the weights or the options are ruined."""
 
+SCALAR_EVERY = 10
+"""Default steps per point of the training curves (running means); the first point is step 1."""
+
 
 class DirichletVAEModule(L.LightningModule):
-    """Trains a :class:`DirichletVAE`; counters survive checkpoints."""
+    """Trains a :class:`DirichletVAE`; validates it when given validation data; counters survive checkpoints.
+
+    Training scalars are running means over ``scalar_every`` steps (plus a
+    first point after step 1) and epoch means (``<tag>_epoch``); validation
+    logs ``val/elbo``, ``val/reconstruction``, ``val/kl`` and, for images
+    (``psnr=True``), ``val/psnr`` in dB.  ``hparams`` (the run's options) are
+    saved with checkpoints and shown in TensorBoard's HParams tab, whose
+    ``hp_metric`` is the latest validation ELBO (the epoch's training ELBO
+    without validation data).
+    """
 
     def __init__(
         self,
@@ -42,11 +55,17 @@ class DirichletVAEModule(L.LightningModule):
         *,
         learning_rate: float = 1e-3,
         kl_schedule: Callable[[int], float] | None = None,
+        scalar_every: int = SCALAR_EVERY,
+        psnr: bool = False,
+        hparams: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.model = model
         self.learning_rate = learning_rate
         self.kl_schedule = kl_schedule or (lambda step: 1.0)
+        self.scalar_every = max(1, int(scalar_every))
+        self.psnr = psnr
+        self.save_hyperparameters(hparams if hparams is not None else {"learning_rate": learning_rate})
         self.skipped_files = 0
         """Distinct unreadable files met by this run, over all sessions (see :meth:`track_bad_files`)."""
         self.skipped_items = 0
@@ -57,11 +76,24 @@ class DirichletVAEModule(L.LightningModule):
         self.consecutive_nonfinite = 0
         self.stopped_nonfinite = False
         self._last_latent: Tensor | None = None
-        self._step_started: float | None = None
+        # With IGCA draws the reconstruction term is taken under an approximation
+        # of q(z|x), so −(reconstruction + KL) bounds nothing: log it under its own name.
+        igca = model.latent_kind == "dirichlet" and model.sampler == "igca"
+        names = ["train/loss", "train/reconstruction", "train/kl", "train/igca_objective" if igca else "train/elbo"]
+        if model.latent_kind == "dirichlet":
+            names += ["alpha/mean", "alpha/min", "alpha/max"]
+        self._interval = RunningMeans(names)
+        self._epoch = RunningMeans(names)
+        self._interval_samples = 0
+        self._interval_nonfinite = 0
+        self._interval_started: float | None = None
+        self._last_point = -1
+        self.last_loss: float | None = None
 
     def forward(self, x: Tensor):  # noqa: D401 - Lightning's convention
         return self.model(x)
 
+    # ------------------------------------------------------------------ training
     def training_step(self, batch: Any, batch_idx: int) -> Tensor | None:
         data, skipped = batch_data(batch)
         self.skipped_items += skipped
@@ -69,42 +101,29 @@ class DirichletVAEModule(L.LightningModule):
             self.skipped_files = len(self.bad_files.union(self._bad_file_names()))
         if data.shape[0] == 0:
             return None
+        if self._interval_started is None:
+            self._interval_started = time.perf_counter()
         weight = self.kl_schedule(self.global_step)
         terms = self.model.loss(data, kl_weight=weight)
         if not torch.isfinite(terms.total):
             # Counted and reported, never zeroed: returning None skips the step.
             self.nonfinite_losses += 1
             self.consecutive_nonfinite += 1
-            self.log("health/nonfinite_losses", float(self.nonfinite_losses), sync_dist=False)
             if self.consecutive_nonfinite >= NONFINITE_PATIENCE:
                 self.stopped_nonfinite = True
                 if self._trainer is not None:
                     self.trainer.should_stop = True
             return None
         self.consecutive_nonfinite = 0
-        now = time.perf_counter()
-        batch_size = data.shape[0]
-        log = dict(batch_size=batch_size, on_step=True, on_epoch=False)
-        self.log("train/loss", terms.total.detach(), prog_bar=True, **log)
-        self.log("train/reconstruction", terms.reconstruction.detach(), **log)
-        self.log("train/kl", terms.kl.detach(), **log)
-        self.log("train/kl_weight", weight, **log)
-        # With IGCA draws the reconstruction term is taken under an approximation
-        # of q(z|x), so −(reconstruction + KL) bounds nothing: log it under its own name.
-        elbo_name = "train/igca_objective" if self.model.latent_kind == "dirichlet" and self.model.sampler == "igca" else "train/elbo"
-        self.log(elbo_name, terms.elbo.detach(), **log)
-        self.log("health/nonfinite_samples", float(terms.nonfinite), **log)
-        self.log("health/skipped_files", float(self.skipped_files), **log)
-        if self._step_started is not None and now > self._step_started:
-            self.log("samples_per_s", batch_size / (now - self._step_started), prog_bar=True, **log)
-        self._step_started = now
+        values = [terms.total, terms.reconstruction, terms.kl, terms.elbo]
         alpha = terms.output.alpha
         if alpha is not None:
-            alpha = alpha.detach()
-            self.log("alpha/mean", alpha.mean(), **log)
-            self.log("alpha/min", alpha.min(), **log)
-            self.log("alpha/max", alpha.max(), **log)
-            self.log("alpha/prior_mean", self.model.prior_alpha.mean(), **log)
+            values += [alpha.mean(), alpha.min(), alpha.max()]
+        stacked = torch.stack([value.detach().float() for value in values])
+        self._interval.add(stacked)
+        self._epoch.add(stacked)
+        self._interval_samples += data.shape[0]
+        self._interval_nonfinite += terms.nonfinite
         self._last_latent = terms.output.latent.detach()
         return terms.total
 
@@ -112,12 +131,83 @@ class DirichletVAEModule(L.LightningModule):
         if self._last_latent is not None:
             self.model.update_prior(self._last_latent)
             self._last_latent = None
+        step = self.global_step
+        if step != self._last_point and (step == 1 or step % self.scalar_every == 0):
+            self._write_point(step)
 
-    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        # Runs before Lightning's gradient clipping, so the clip norm is finite.
-        count = sanitize_gradients(self.parameters())
+    def _write_point(self, step: int) -> None:
+        """One point of every training curve: the means since the last point."""
+        means = self._interval.take()
+        if not means:
+            return
+        now = time.perf_counter()
+        if self._interval_started is not None and now > self._interval_started:
+            means["samples_per_s"] = self._interval_samples / (now - self._interval_started)
+        means["train/kl_weight"] = float(self.kl_schedule(max(0, step - 1)))
+        if self.model.latent_kind == "dirichlet":
+            means["alpha/prior_mean"] = float(self.model.prior_alpha.mean())
+        means["health/nonfinite_samples"] = float(self._interval_nonfinite)
+        means["health/nonfinite_losses"] = float(self.nonfinite_losses)
+        means["health/skipped_files"] = float(self.skipped_files)
+        means["health/sanitized_gradients"] = float(self.sanitized_gradients)
+        self._interval_samples, self._interval_nonfinite, self._interval_started = 0, 0, now
+        self._last_point = step
+        # Written straight to the loggers: Lightning's on_step logging would log one
+        # batch's value, not the mean, and repeat stale values at its own interval.
+        for logger in self.loggers:
+            logger.log_metrics(means, step=step)
+        self.last_loss = means["train/loss"]  # shown by the progress bar (training.progress.LossBar)
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch.take()
+
+    def epoch_means(self) -> dict[str, float]:
+        """This epoch's training means so far (for progress lines; logged at the epoch's end)."""
+        return self._epoch.peek()
+
+    def on_train_epoch_end(self) -> None:
+        self._write_point(self.global_step)  # the interval's remainder
+        means = self._epoch.peek()
+        if means:
+            self.log_dict({f"{name}_epoch": value for name, value in means.items()}, on_step=False, on_epoch=True, sync_dist=True)
+            if not self._has_validation():
+                elbo = means.get("train/elbo", means.get("train/igca_objective"))
+                self.log("hp_metric", elbo, on_step=False, on_epoch=True, sync_dist=True)
+
+    def _has_validation(self) -> bool:
+        trainer = self._trainer
+        return bool(trainer is not None and trainer.num_val_batches and sum(trainer.num_val_batches) > 0)
+
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: float | None = None, gradient_clip_algorithm: str | None = None
+    ) -> None:
+        """Sanitise (zero and count NaN/Inf entries), then clip, with one norm computation."""
+        if gradient_clip_val and gradient_clip_algorithm not in (None, "norm"):
+            self.sanitized_gradients += sanitize_gradients(self.parameters())
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        count, _ = sanitize_and_clip(self.parameters(), gradient_clip_val or None)
         self.sanitized_gradients += count
-        self.log("health/sanitized_gradients", float(self.sanitized_gradients), on_step=True, on_epoch=False)
+
+    # ---------------------------------------------------------------- validation
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """The ELBO on held-out data, with exact posterior draws whatever the training sampler."""
+        data, _ = batch_data(batch)
+        if data.shape[0] == 0:
+            return
+        model = self.model
+        output = model(data, sampler="implicit") if model.latent_kind == "dirichlet" else model(data)
+        reconstruction = model.reconstruction_loss(output.decoder_output, data).mean()
+        kl = model.kl_per_sample(output.posterior).mean()
+        log = dict(on_step=False, on_epoch=True, batch_size=data.shape[0], sync_dist=True)
+        self.log("val/elbo", -(reconstruction + kl), **log)
+        self.log("hp_metric", -(reconstruction + kl), **log)
+        self.log("val/reconstruction", reconstruction, **log)
+        self.log("val/kl", kl, **log)
+        if self.psnr:
+            mean = model.decode(output.posterior.mean).float().clamp(0, 1)
+            error = (mean - data.float()).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+            self.log("val/psnr", (-10 * torch.log10(error)).mean(), **log)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         mixed_precision = str(self.trainer.precision).endswith("-mixed")

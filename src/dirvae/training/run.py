@@ -108,7 +108,7 @@ def _has_files(directory: Path) -> bool:
 
 def open_dataset(config: TrainConfig) -> tuple[Any, str]:
     """The training dataset and a short description of where it came from."""
-    from dirvae.data import detect_modality, digits, open_folder
+    from dirvae.data import detect_modality, digits
 
     if config.data is None:
         default = Path("data") / config.type
@@ -123,17 +123,40 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
         found = detect_modality(directory)
         if found is not None and found != config.type:
             raise DataError(f"{directory}: holds {found} files, not {config.type}; pass --type {found}")
+    return open_data_folder(config, directory), str(directory)
+
+
+def open_data_folder(config: TrainConfig, directory: Path) -> Any:
+    """A folder read with the run's options (the training data, or --val-data)."""
+    from dirvae.data import open_folder
+
     size = config.image_size or DEFAULT_IMAGE_SIZE.get(config.type)
     if config.type == "image":
-        dataset = open_folder(directory, "image", image_size=size, grayscale=config.grayscale)
-    elif config.type == "audio":
-        dataset = open_folder(
+        return open_folder(directory, "image", image_size=size, grayscale=config.grayscale)
+    if config.type == "audio":
+        return open_folder(
             directory, "audio", sample_size=config.audio_size, sample_rate=config.sample_rate, channels=1,
             pad_last=config.pad_last,
         )
-    else:
-        dataset = open_folder(directory, "video", image_size=size)
-    return dataset, str(directory)
+    return open_folder(directory, "video", image_size=size)
+
+
+def data_module(config: TrainConfig, dataset: Any, item_shape: tuple[int, ...], accelerator: str) -> Any:
+    """Train/validation loaders: a held-out share of ``dataset``, or the --val-data folder."""
+    from dirvae.training.data_module import DirvaeDataModule
+
+    val = None
+    if config.val_data:
+        val = open_data_folder(config, Path(config.val_data))
+        if tuple(val.item_shape) != item_shape:
+            raise DataError(f"{config.val_data}: --val-data items are {tuple(val.item_shape)}, the training data's {item_shape}")
+    module = DirvaeDataModule.from_dataset(
+        dataset, val_fraction=config.val_fraction, val=val, batch_size=config.batches, shuffle=config.shuffles(),
+        shuffle_dir=config.shuffle_dir, mix_files=config.mixes_files(), seed=config.seed, num_workers=config.num_workers, pin_memory=accelerator == "gpu",
+    )  # fmt: skip
+    if module.val is None and config.val_fraction > 0 and not config.val_data:
+        say("too little data to hold out a validation share (one file or item): training without validation")
+    return module
 
 
 # ---------------------------------------------------------------------- model
@@ -320,6 +343,42 @@ def _trainer_or_error(make: Any) -> Any:
         raise DirvaeError(f"Lightning refused --devices/--strategy/--num-nodes/--precision: {reason}") from None
 
 
+LEGACY_TENSORBOARD = "tensorboard"
+
+
+def tensorboard_logger(run_dir: Path) -> Any:
+    """Event files in the run directory itself, so ``tensorboard --logdir runs`` names each run after its folder.
+
+    Runs written before this wrote to ``<run>/tensorboard/``; resuming one keeps
+    adding there, so its curves continue in one place.
+    """
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    if (run_dir / LEGACY_TENSORBOARD).is_dir():
+        return TensorBoardLogger(save_dir=str(run_dir), name=LEGACY_TENSORBOARD, version="")
+    return TensorBoardLogger(save_dir=str(run_dir), name="", version="")
+
+
+def hparams_for(run_config: dict[str, Any]) -> dict[str, Any]:
+    """The run's options, model and data as flat scalars for TensorBoard's HParams tab and checkpoints."""
+    flat: dict[str, Any] = {}
+    for section in ("training", "model", "data"):
+        for key, value in run_config.get(section, {}).items():
+            if isinstance(value, (bool, int, float, str)) or value is None:
+                flat.setdefault(key, value)
+    flat["architecture"] = run_config["architecture"]["name"]
+    return flat
+
+
+def progress_display(steps_per_epoch: int, epochs: int | None) -> Any:
+    """Lightning's progress bar on a terminal; one line per epoch in a log file or CI."""
+    from dirvae.training.progress import EpochLines, LossBar
+
+    if sys.stderr.isatty():
+        return LossBar(refresh_rate=max(1, min(20, steps_per_epoch // 10 or 1)))
+    return EpochLines(epochs)
+
+
 def new_run_dir(config: TrainConfig) -> Path:
     if config.run_dir:
         return Path(config.run_dir)
@@ -340,10 +399,8 @@ def train(
     ``callbacks`` are extra Lightning callbacks (benchmarks use one to time steps).
     """
     import lightning as L
-    from lightning.pytorch.callbacks import TQDMProgressBar
-    from lightning.pytorch.loggers import TensorBoardLogger
+    from lightning.pytorch.callbacks import LearningRateMonitor
 
-    from dirvae.data import GroupedSampler, make_loader
     from dirvae.atomic import remove_orphans
     from dirvae.training.checkpoints import (
         AtomicCheckpointIO,
@@ -374,21 +431,8 @@ def train(
     if accelerator == "cpu":
         torch.set_num_threads(cpu_threads(config, model, item_shape))
 
-    sampler = None
-    if hasattr(dataset, "groups") and not config.mixes_files():
-        # The seed's order for audio windows and video frames: file by file,
-        # --shuffle within a file, --shuffle-dir across files.
-        sampler = GroupedSampler(dataset.groups(), config.shuffles(), config.shuffle_dir, config.seed)
-    loader = make_loader(
-        dataset,
-        config.batches,
-        shuffle=config.shuffles() or config.mixes_files(),
-        sampler=sampler,
-        num_workers=config.num_workers,
-        persistent_workers=config.num_workers > 0,
-        pin_memory=accelerator == "gpu",
-        seed=config.seed,
-    )
+    data = data_module(config, dataset, item_shape, accelerator)
+    loader = data.train_dataloader()
     epochs = epoch_cap(config, source)
     steps_per_epoch = max(1, len(loader))
     total_steps = min(config.iterations or math.inf, epochs * steps_per_epoch if epochs > 0 else math.inf)
@@ -396,7 +440,10 @@ def train(
     schedule = make_kl_schedule(
         config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle, warmup_steps=config.kl_warmup_steps
     )
-    module = DirichletVAEModule(model, learning_rate=config.learning_rate, kl_schedule=schedule)
+    module = DirichletVAEModule(
+        model, learning_rate=config.learning_rate, kl_schedule=schedule, scalar_every=config.scalars_every,
+        psnr=config.type != "audio", hparams=hparams_for(run_config),
+    )  # fmt: skip
     bad_files = getattr(dataset, "bad_files", None)
     if bad_files is not None:
         module.track_bad_files(lambda: [dataset.paths[i] for i in bad_files.indices()])
@@ -414,6 +461,7 @@ def train(
     for folder in (run_dir, last_checkpoint(run_dir).parent):
         remove_orphans(folder)  # what a kill left mid-write; this process owns the run now
     export = RunExport(run_dir, run_config)
+    val_batches = len(data.val_dataloader())
     trainer = _trainer_or_error(lambda: L.Trainer(
         accelerator=accelerator,
         devices=_devices(config.devices),
@@ -424,18 +472,26 @@ def train(
         max_steps=config.iterations or -1,
         gradient_clip_val=config.clip_norm,
         gradient_clip_algorithm="norm",
-        logger=TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version=""),
+        logger=tensorboard_logger(run_dir),
         callbacks=[
             periodic_checkpoint(run_dir, config.save_freq),
             export,
-            LiveView(run_dir, config.type, every_n_steps=config.log_every, sample_rate=config.sample_rate),
-            TQDMProgressBar(refresh_rate=max(1, min(20, steps_per_epoch // 10 or 1))),
+            LiveView(
+                run_dir, config.type, every_n_steps=config.log_every, sample_rate=config.sample_rate,
+                inputs=data.validation_inputs(LiveView.COUNT),
+            ),  # fmt: skip
+            LearningRateMonitor(logging_interval="step"),
+            progress_display(steps_per_epoch, epochs if epochs > 0 else None),
             *callbacks,
         ],
         default_root_dir=str(run_dir),
-        log_every_n_steps=max(1, min(config.log_every, steps_per_epoch)),
+        log_every_n_steps=max(1, min(config.scalars_every, steps_per_epoch)),
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        limit_val_batches=1.0 if val_batches else 0,
+        # Every epoch, and every --val-every steps within long ones; a run shorter
+        # than one epoch validates at its last step.
+        val_check_interval=min(steps_per_epoch, config.val_every, int(total_steps)) if val_batches else None,
         use_distributed_sampler=True,
         plugins=[AtomicCheckpointIO()],
     ))
@@ -446,7 +502,7 @@ def train(
     start_step = start["global_step"]
     try:
         with sigterm_saves():
-            trainer.fit(module, loader, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
+            trainer.fit(module, datamodule=data, ckpt_path=str(resume_from) if resume_from else None, weights_only=True)
     except SystemExit:
         # Lightning turns Ctrl-C (and our SIGTERM) into on_exception (which saved) and then exit(1).
         if export.interrupted:
