@@ -8,6 +8,7 @@ so every run records exactly what it did.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -19,66 +20,117 @@ import yaml
 
 from dirvae.errors import DirvaeError
 from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RECIPES, SAMPLERS, resolve_recipe
+from dirvae.training.options import check_options, option, spec_of
 from dirvae.training.schedules import KL_SCHEDULES
 
 MODALITIES = ("image", "audio", "video")
 ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet")
+RECONSTRUCTIONS = ("auto", "mse", "bernoulli", "gaussian", "logistic", "stft")
+PRECISIONS = ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
+MAX_IMAGE_SIZE = 4096
+MAX_AUDIO_SIZE = 2**24
+MAX_SAMPLE_RATE = 768_000
+"""Beyond these one item alone exhausts memory (a 100000² image is 120 GB as floats)."""
+
+
+def parse_audio_size(text: str) -> int:
+    """65536 or the seed's 2^16 / 2**16, refusing a power too large to compute."""
+    cleaned = str(text).replace("**", "^")
+    try:
+        if "^" in cleaned:
+            base, exponent = (int(part) for part in cleaned.split("^", 1))
+            if base > 1 and exponent > 0 and exponent * math.log2(base) > math.log2(MAX_AUDIO_SIZE):
+                raise argparse.ArgumentTypeError(f"{text!r} is too large (at most 2^{int(math.log2(MAX_AUDIO_SIZE))})")
+            if exponent < 0:
+                raise ValueError(text)
+            return base**exponent
+        return int(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 65536 or 2^16, got {text!r}") from None
+
+
+POSITIVE = dict(low=0, low_open=True, rule="a positive number")
+AT_LEAST_ZERO = dict(low=0, rule="zero or more")
 
 
 @dataclass
 class TrainConfig:
-    """Every option of ``dirvae train``; field names match the long flags."""
+    """Every option of ``dirvae train``: field names match the long flags, and each
+    field's :func:`~dirvae.training.options.option` declares its help, choices and range."""
 
-    type: str = "image"
-    data: str | None = None
-    epochs: int | None = None
-    iterations: int | None = None
-    batches: int = 32
-    learning_rate: float = 1e-3
-    model_size: int | None = None
-    audio_size: int = 2**16
-    image_size: int | None = None
-    sample_rate: int = 16000
-    grayscale: bool = False
-    shuffle: bool | None = None
-    shuffle_dir: bool = False
-    shuffle_all: bool | None = None
-    pad_last: str = "short"
-    no_gpu: bool = False
-    load: str | None = None
-    save_freq: float = 10.0
-    run_dir: str | None = None
-    recipe: str = "default"
-    sampler: str | None = None
-    kl_kind: str | None = None
-    alpha_transform: str | None = None
-    decoder_input: str | None = None
-    learn_prior: bool | None = None
-    latent: str = "dirichlet"
-    architecture: str = "auto"
-    reconstruction: str = "auto"
-    prior_alpha: float = 0.98
-    prior_burn_in: int | None = 10_000
-    kl_schedule: str = "cyclical"
-    kl_weight: float = 1.0
-    kl_cycle_steps: int | None = None
-    kl_warmup_steps: int | None = None
-    clip_norm: float = 1.0
-    seed: int = 0
-    view: bool = False
-    view_port: int = 6006
-    log_every: int = 50
-    scalars_every: int = 10
-    val_fraction: float = 0.05
-    val_data: str | None = None
-    val_every: int = 1000
-    num_workers: int = 0
-    threads: int | None = None
-    devices: str = "auto"
-    num_nodes: int = 1
-    strategy: str = "auto"
-    precision: str = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)
+    type: str = option("image", "modality (default image)", choices=MODALITIES)
+    data: str | None = option(None, "data folder (default data/<type>/; digits if that is empty for images)", text=True)
+    epochs: int | None = option(None, "passes over the data (default 1; 30 on the digits)", **POSITIVE)
+    iterations: int | None = option(None, "stop after this many optimiser steps", **POSITIVE)
+    batches: int = option(32, "batch size, as in the seed (default 32)", **POSITIVE)
+    learning_rate: float = option(1e-3, "Adam learning rate (default 1e-3)", **POSITIVE)
+    model_size: int | None = option(
+        None, "K, components of each simplex (default 20 for the MLP/digits, 16 for images, 64 for audio)",
+        low=2, rule="at least 2 (a simplex needs two components)",
+    )  # fmt: skip
+    audio_size: int = option(2**16, "samples per audio window (default 2^16)", parse=parse_audio_size, cap=MAX_AUDIO_SIZE, **POSITIVE)
+    image_size: int | None = option(
+        None, "images and frames are resized and centre-cropped to this (default 64; 28 on the digits)", cap=MAX_IMAGE_SIZE, **POSITIVE
+    )
+    sample_rate: int = option(16000, "audio is resampled to this rate (default 16000)", cap=MAX_SAMPLE_RATE, **POSITIVE)
+    grayscale: bool = option(False, "train on grayscale images")
+    shuffle: bool | None = option(
+        None, "audio/video: read file by file, shuffling the windows or frames within each file; images: shuffle the files (their default)",
+        negation=("--no-shuffle", "images: keep the sorted file order"),
+    )  # fmt: skip
+    shuffle_dir: bool = option(
+        False, "audio/video: read file by file, the files in a random order each epoch (with --shuffle, each file's items shuffled too)"
+    )
+    shuffle_all: bool | None = option(
+        None, "audio/video: every batch draws windows or frames at random from all files (the default unless --shuffle or --shuffle-dir is given)",
+        negation=("--no-shuffle-all", "audio/video: read file by file, as the seed did (--shuffle and --shuffle-dir then apply)"),
+    )  # fmt: skip
+    pad_last: str = option(
+        "short", "audio: zero-pad a file's last partial window instead of dropping it: short pads only files shorter than one window "
+        "(default), all (the flag alone) every file, none drops them (short files are then named in a warning)",
+        choices=("none", "short", "all"), nargs="?", const="all",
+    )  # fmt: skip
+    no_gpu: bool = option(False, "train on the CPU even when a GPU is present")
+    load: str | None = option(None, "resume the run in this directory", metavar="RUN", text=True)
+    save_freq: float = option(10.0, "checkpoint at most this often (default 10; 0 = every step)", metavar="SECONDS", low=0, rule="zero or a positive number of seconds")
+    run_dir: str | None = option(None, "where to write this run (default runs/<type><K>-<time>)", text=True)
+    recipe: str = option("default", "latent recipe preset: default (measured best) or paper (Joo et al.); the five flags below override it", choices=tuple(RECIPES))
+    sampler: str | None = option(None, "reparameterisation: implicit (exact; default) or igca (the paper's approximation)", choices=(None, *SAMPLERS))
+    kl_kind: str | None = option(None, "KL term: dirichlet (exact; default) or gamma (the paper's multi-Gamma)", choices=(None, *KL_KINDS))
+    alpha_transform: str | None = option(None, "how the head's output becomes α (default softplus)", choices=(None, *ALPHA_TRANSFORMS))
+    decoder_input: str | None = option(None, "what the decoder sees: scaled K·z (default), simplex z (paper), log K·z", choices=(None, *DECODER_INPUTS))
+    learn_prior: bool | None = option(None, "learn the prior's α by gradient (replaces the --prior-burn-in re-estimate)")
+    latent: str = option("dirichlet", "dirichlet, or gaussian for a baseline", choices=("dirichlet", "gaussian"))
+    architecture: str = option("auto", "network family (default by modality)", choices=ARCHITECTURES)
+    reconstruction: str = option("auto", "decoder likelihood (default by modality)", choices=RECONSTRUCTIONS)
+    prior_alpha: float = option(0.98, "Dirichlet prior concentration (default 0.98)", low=0, low_open=True, rule="positive")
+    prior_burn_in: int | None = option(10_000, "steps before the prior is re-estimated by moments (default 10000)", low=0, rule="zero or more steps")
+    kl_schedule: str = option("cyclical", "KL weight schedule: cyclical (default), linear warm-up, constant", choices=tuple(KL_SCHEDULES))
+    kl_weight: float = option(1.0, "maximum KL weight (default 1)", **POSITIVE)
+    kl_cycle_steps: int | None = option(None, "steps per KL cycle (default a quarter of the run)", **POSITIVE)
+    kl_warmup_steps: int | None = option(None, "length of the linear warm-up (default: --kl-cycle-steps)", **POSITIVE)
+    clip_norm: float = option(1.0, "clip the gradient norm to this (default 1)", **POSITIVE)
+    seed: int = option(0, "random seed (default 0)", low=0, high=2**32, high_open=True, rule="a whole number from 0 to 2^32 - 1")
+    view: bool = option(False, "start TensorBoard on localhost and print its URL")
+    view_port: int = option(6006, "TensorBoard port for --view (default 6006)", low=1, high=65535, rule="a port number from 1 to 65535")
+    log_every: int = option(50, "render reconstructions every N steps (default 50)", **POSITIVE)
+    scalars_every: int = option(
+        10, "steps per point of the training curves, each a running mean (default 10; the first point is step 1)",
+        flag="--log-scalars-every", **POSITIVE,
+    )  # fmt: skip
+    val_fraction: float = option(
+        0.05, "share of the data held out for validation, at most 2,000 items, whole files for audio/video (default 0.05; 0 = none)",
+        low=0, high=1, high_open=True, rule="from 0 (no validation) to below 1",
+    )  # fmt: skip
+    val_data: str | None = option(None, "validate on this folder instead of a share of --data", metavar="DIR", text=True)
+    val_every: int = option(1000, "validate every N steps within long epochs (default 1000; and at every epoch's end)", **POSITIVE)
+    num_workers: int = option(0, "data-loading worker processes (default 0)", **AT_LEAST_ZERO)
+    threads: int | None = option(None, "torch CPU threads (default: 1 for small models or a busy machine, else the idle cores)", **POSITIVE)
+    devices: str = option("auto", "devices per node for Lightning (default auto)", text=True)
+    num_nodes: int = option(1, "nodes for DDP (default 1)", **POSITIVE)
+    strategy: str = option("auto", "Lightning strategy, e.g. ddp (default auto)", text=True)
+    precision: str = option("auto", "Lightning precision (default bf16-mixed on GPU, 32 on CPU)", choices=PRECISIONS, text=True)
+    extra: dict[str, Any] = option(help="free-form notes kept with the run (config files only)", factory=dict, in_cli=False)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -177,7 +229,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return normalise_keys(values, str(path))
 
 
-FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+FIELD_TYPES = {name: str(f.type) for name, f in FIELDS.items()}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -197,6 +250,12 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "false", "no", "off"):
             return value.strip().lower() in ("true", "yes", "on")
         raise DirvaeError(f"{source}: {flag} must be true or false, got {value!r}")
+    parse = getattr(spec_of(FIELDS[name]), "parse", None)
+    if parse is not None and isinstance(value, str):
+        try:
+            return parse(value)
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise DirvaeError(f"{source}: {flag}: {error}") from None
     if kind.startswith(("int", "float")):
         number = value
         if isinstance(value, str):
@@ -243,32 +302,6 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
     return config
 
 
-MAX_IMAGE_SIZE = 4096
-MAX_AUDIO_SIZE = 2**24
-MAX_SAMPLE_RATE = 768_000
-"""Beyond these one item alone exhausts memory (a 100000² image is 120 GB as floats)."""
-INTEGRAL = tuple(name for name, kind in FIELD_TYPES.items() if kind.startswith("int"))
-REAL = tuple(name for name, kind in FIELD_TYPES.items() if kind.startswith("float"))
-
-
-def _number_types(config: TrainConfig) -> None:
-    """Integral options hold whole numbers and real ones finite numbers, whatever layer set them."""
-    for name in INTEGRAL:
-        value = getattr(config, name)
-        if value is None:
-            continue
-        if isinstance(value, float) and value.is_integer():
-            setattr(config, name, int(value))
-        elif isinstance(value, bool) or not isinstance(value, int):
-            raise DirvaeError(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
-    for name in REAL:
-        value = getattr(config, name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise DirvaeError(f"--{name.replace('_', '-')} must be a finite number, got {value!r}")
-
-
 def _devices_ok(value: Any) -> bool:
     """'auto', -1 (all), a positive count, or a list of device indices such as '0,1'."""
     text = str(value).strip()
@@ -280,66 +313,11 @@ def _devices_ok(value: Any) -> bool:
     return "," in text and all(part.isdigit() for part in parts if part) and any(parts)
 
 
-def _positive(name: str, value: float | int | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)) or value <= 0:
-        raise DirvaeError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
-
-
 def validate(config: TrainConfig) -> None:
-    _number_types(config)
-    if config.type not in MODALITIES:
-        raise DirvaeError(f"--type must be one of {', '.join(MODALITIES)}, got {config.type!r}")
-    for name in ("batches", "learning_rate", "audio_size", "sample_rate", "kl_weight", "clip_norm", "log_every", "scalars_every", "val_every"):
-        _positive(name, getattr(config, name))
-    for name in ("epochs", "iterations", "image_size", "kl_cycle_steps", "kl_warmup_steps", "model_size"):
-        _positive(name, getattr(config, name), allow_none=True)
-    if config.model_size is not None and config.model_size < 2:
-        raise DirvaeError("--model-size must be at least 2 (a simplex needs two components)")
-    if not isinstance(config.seed, int) or isinstance(config.seed, bool) or not 0 <= config.seed < 2**32:
-        raise DirvaeError(f"--seed must be a whole number from 0 to 2^32 - 1, got {config.seed!r}")
-    if not isinstance(config.save_freq, (int, float)) or not math.isfinite(config.save_freq) or config.save_freq < 0:
-        raise DirvaeError(f"--save-freq must be zero or a positive number of seconds, got {config.save_freq!r}")
-    if not math.isfinite(config.prior_alpha) or config.prior_alpha <= 0:
-        raise DirvaeError(f"--prior-alpha must be positive, got {config.prior_alpha!r}")
-    if config.prior_burn_in is not None and config.prior_burn_in < 0:
-        raise DirvaeError("--prior-burn-in must be zero or more steps")
-    _positive("threads", config.threads, allow_none=True)
-    _positive("num_nodes", config.num_nodes)
-    for name, cap in (("image_size", MAX_IMAGE_SIZE), ("audio_size", MAX_AUDIO_SIZE), ("sample_rate", MAX_SAMPLE_RATE)):
-        value = getattr(config, name)
-        if value is not None and value > cap:
-            raise DirvaeError(f"--{name.replace('_', '-')} {value} is too large (at most {cap}): one item would not fit in memory")
-    if not 0 < config.view_port < 65536:
-        raise DirvaeError(f"--view-port must be a port number from 1 to 65535, got {config.view_port!r}")
+    """Each option against its declaration, then the rules that relate several options."""
+    check_options(config)
     if not _devices_ok(config.devices):
         raise DirvaeError(f"--devices must be auto, a positive count, or device indices such as 0,1; got {config.devices!r}")
-    for name in ("data", "run_dir", "load", "strategy", "precision", "devices"):
-        value = getattr(config, name)
-        if value is not None and not isinstance(value, str):
-            raise DirvaeError(f"--{name.replace('_', '-')} must be text, got {value!r}")
-    if not isinstance(config.val_fraction, (int, float)) or not 0 <= config.val_fraction < 1:
-        raise DirvaeError(f"--val-fraction must be from 0 (no validation) to below 1, got {config.val_fraction!r}")
-    if config.num_workers < 0:
-        raise DirvaeError("--num-workers must be zero or more")
-    choices = {
-        "recipe": tuple(RECIPES),
-        "sampler": (None, *SAMPLERS),
-        "kl_kind": (None, *KL_KINDS),
-        "alpha_transform": (None, *ALPHA_TRANSFORMS),
-        "decoder_input": (None, *DECODER_INPUTS),
-        "latent": ("dirichlet", "gaussian"),
-        "architecture": ARCHITECTURES,
-        "reconstruction": ("auto", "mse", "bernoulli", "gaussian", "logistic", "stft"),
-        "kl_schedule": KL_SCHEDULES,
-        "precision": ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"),
-        "pad_last": ("none", "short", "all"),
-    }
-    for name, allowed in choices.items():
-        if getattr(config, name) not in allowed:
-            shown = ", ".join(str(a) for a in allowed if a is not None)
-            raise DirvaeError(f"--{name.replace('_', '-')} must be one of {shown}, got {getattr(config, name)!r}")
     if config.type == "audio" and config.architecture in ("resblock", "resnet", "mlp"):
         raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses wave or melresnet")
     if config.type in ("image", "video") and config.architecture in ("wave", "melresnet"):
