@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dirvae import printer
 from dirvae.errors import DataError, DirvaeError, RunError
 from dirvae.export import CONFIG_NAME, load_pretrained, read_config
 from dirvae.model import DirichletVAE
@@ -593,15 +594,10 @@ def add_run_arguments(parser, *, seed: bool = False) -> None:
 
 
 def say(command: str, text: str) -> None:
-    """Tell the user what was written (stdout, so scripts can capture it)."""
-    print(f"dirvae {command}: {text}", flush=True)
+    """Tell the user what was written (:func:`dirvae.printer.result`)."""
+    printer.result(command, text)
 
 
 def warn(command: str) -> Callable[[str], None]:
     """A note function for :func:`forwarding_warnings`: one stderr line per warning."""
-    import sys
-
-    def note(line: str) -> None:
-        print(f"dirvae {command}: warning: {line}", file=sys.stderr, flush=True)
-
-    return note
+    return printer.warner(command)

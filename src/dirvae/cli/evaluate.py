@@ -21,6 +21,7 @@ import json
 import sys
 from pathlib import Path
 
+from dirvae import printer
 from dirvae.errors import DataError, DirvaeError
 
 
@@ -140,5 +141,5 @@ def run(args: argparse.Namespace) -> int:
     print(to_json(report) if args.json else format_table(report))
     sys.stdout.flush()
     if report.get("nll_warning"):
-        print(f"dirvae evaluate: warning: {report['nll_warning']}", file=sys.stderr, flush=True)
+        printer.warning("evaluate", report["nll_warning"])
     return 0

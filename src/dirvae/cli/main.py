@@ -12,6 +12,7 @@ import sys
 from typing import Sequence
 
 from dirvae import __version__
+from dirvae import printer
 from dirvae.errors import DirvaeError
 
 # name -> module; each module has add_arguments(parser) and run(args) -> int.
@@ -68,10 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except DirvaeError as error:
-        print(f"dirvae {args.command}: error: {error}", file=sys.stderr)
+        printer.error(args.command, str(error))
         return 2
     except KeyboardInterrupt:
-        print(f"dirvae {args.command}: interrupted", file=sys.stderr)
+        printer.note("interrupted", args.command)
         return 130
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dirvae import printer
 from dirvae.errors import DirvaeError
 
 
@@ -32,7 +33,7 @@ def given_options(args: argparse.Namespace) -> dict:
 def start_viewer(run_dir: Path, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir), "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print(f"dirvae: live view at http://127.0.0.1:{port}/ (TensorBoard)", file=sys.stderr, flush=True)
+    printer.note(f"live view at http://127.0.0.1:{port}/ (TensorBoard)")
     return process
 
 

@@ -8,12 +8,13 @@ latest validation ELBO, the throughput and the elapsed time.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+
+from dirvae import printer
 
 
 class LossBar(TQDMProgressBar):
@@ -59,7 +60,8 @@ class EpochLines(ProgressBar):
         if not self._enabled or not trainer.is_global_zero:
             return
         now = time.perf_counter()
-        parts = [f"epoch {trainer.current_epoch + 1}" + (f"/{self.epochs}" if self.epochs else ""), f"step {trainer.global_step}"]
+        step_total = f"/{trainer.max_steps}" if trainer.max_steps and trainer.max_steps > 0 else ""
+        parts = [f"epoch {trainer.current_epoch + 1}" + (f"/{self.epochs}" if self.epochs else ""), f"step {trainer.global_step}{step_total}"]
         means = pl_module.epoch_means() if hasattr(pl_module, "epoch_means") else {}
         for name, label in (("train/loss", "loss"), ("train/elbo", "elbo"), ("train/igca_objective", "objective")):
             if name in means:
@@ -73,4 +75,4 @@ class EpochLines(ProgressBar):
         if steps and seconds > 0:
             parts.append(f"{steps / seconds:.1f} steps/s")
         parts.append(f"{now - self._started:.0f} s")
-        print("dirvae: " + ", ".join(parts), file=self.stream or sys.stderr, flush=True)
+        printer.note(", ".join(parts), stream=self.stream)

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from dirvae.builders import build_model
+from dirvae import printer
 from dirvae.errors import DataError, DirvaeError
 from dirvae.losses.reconstruction import SCALE_GAIN
 from dirvae.recipe import RECIPE_FIELDS
@@ -82,18 +83,11 @@ class RunResult:
 
 
 def say(message: str) -> None:
-    """One line to the user; under DDP every rank runs the command, and only the first one speaks."""
-    if launched_rank_zero():
-        print(f"dirvae: {message}", file=sys.stderr, flush=True)
+    """One line to the user (:func:`dirvae.printer.note`; only the first DDP rank speaks)."""
+    printer.note(message)
 
 
-def launched_rank_zero() -> bool:
-    """Whether this process is the first of a distributed run, before any trainer exists.
-
-    Lightning starts the other ranks as copies of this command with
-    LOCAL_RANK and NODE_RANK set; the first process has them unset or 0.
-    """
-    return all(os.environ.get(name, "0") == "0" for name in ("LOCAL_RANK", "NODE_RANK"))
+launched_rank_zero = printer.is_rank_zero
 
 
 # ----------------------------------------------------------------------- data
