@@ -26,6 +26,7 @@ from dirvae.data.audio_windows import (
     resampled_length,
 )
 from dirvae.data.bad_files import BadFiles, describe_error
+from dirvae.data.file_items import ItemsAcrossFiles
 from dirvae.data.files import no_readable_error, open_listing
 
 Item = tuple[torch.Tensor, int] | None
@@ -48,7 +49,7 @@ def padding_mode(pad_last: bool | str) -> str:
     return str(pad_last)
 
 
-class AudioFolder(Dataset):
+class AudioFolder(ItemsAcrossFiles, Dataset):
     """Windows of every audio file libsndfile or FFmpeg reads under a folder.
 
     ``pad_last`` says which last partial windows are zero-padded rather than
@@ -63,6 +64,7 @@ class AudioFolder(Dataset):
     """
 
     modality = "audio"
+    item_name = "window"
 
     def __init__(
         self,
@@ -119,10 +121,8 @@ class AudioFolder(Dataset):
         self.file_index = np.asarray(kept, dtype=np.int64)  # position in paths of each kept file
         self.file_frames = np.asarray(frames, dtype=np.int64)
         self.file_rates = np.asarray(rates, dtype=np.int64)
-        self.file_windows = np.asarray(counts, dtype=np.int64)
-        self.file_starts = np.zeros(len(kept), dtype=np.int64)  # first item of each file
-        np.cumsum(self.file_windows[:-1], out=self.file_starts[1:])
-        self.file_ends = self.file_starts + self.file_windows
+        self._number_items(counts)
+        self.file_windows = self.file_items
         short = [self.paths[int(i)] for i in self.file_index[self.file_windows == 0]]
         self.too_short = len(short)
         window = f"{self.sample_size} samples at {self.sample_rate} Hz (--audio-size {self.sample_size}, --sample-rate {self.sample_rate})"
@@ -145,29 +145,6 @@ class AudioFolder(Dataset):
     @property
     def item_shape(self) -> tuple[int, int]:
         return (channel_count(self.channels), self.sample_size)
-
-    def __len__(self) -> int:
-        return int(self.file_windows.sum())
-
-    def locate(self, index: int) -> tuple[int, int]:
-        """(kept file number, window number within it) of item index."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"window {index} out of range for {len(self)} windows")
-        # Searching the ends (not the starts) steps over files with no window.
-        file = int(np.searchsorted(self.file_ends, index, side="right"))
-        return file, int(index - self.file_starts[file])
-
-    def groups(self) -> list[tuple[int, int]]:
-        """(first item, item count) per file: the unit of the seed's shuffle_dir."""
-        return [(int(s), int(n)) for s, n in zip(self.file_starts, self.file_windows) if n > 0]
-
-    def describe(self, index: int) -> str:
-        file, window = self.locate(index)
-        return f"{self.paths[int(self.file_index[file])]}#window={window}"
-
-    def label(self, index: int) -> int:
-        file, _ = self.locate(index)
-        return self.listing.label(int(self.file_index[file]))
 
     def __getitem__(self, index: int) -> Item:
         file, window = self.locate(index)

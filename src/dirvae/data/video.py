@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dirvae.data.bad_files import BadFiles, describe_error
+from dirvae.data.file_items import ItemsAcrossFiles
 from dirvae.data.files import no_readable_error, open_listing
 from dirvae.data.pixels import picture_to_tensor
 from dirvae.data.video_frames import FrameReader, count_frames
@@ -27,7 +28,7 @@ _PRESCALE_MARGIN = 2
 _INHERITED: list[OrderedDict] = []
 
 
-class VideoFolder(Dataset):
+class VideoFolder(ItemsAcrossFiles, Dataset):
     """Every frame of every video PyAV decodes under a folder.
 
     Item i is one frame, found by timestamp so that any order of access gives
@@ -37,6 +38,7 @@ class VideoFolder(Dataset):
     """
 
     modality = "video"
+    item_name = "frame"
     open_files = 2
 
     def __init__(
@@ -80,38 +82,14 @@ class VideoFolder(Dataset):
         if not kept:
             raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
         self.file_index = np.asarray(kept, dtype=np.int64)
-        self.file_frames = np.asarray(counts, dtype=np.int64)
-        self.file_starts = np.zeros(len(kept), dtype=np.int64)
-        np.cumsum(self.file_frames[:-1], out=self.file_starts[1:])
-        self.file_ends = self.file_starts + self.file_frames
+        self._number_items(counts)
+        self.file_frames = self.file_items
 
     @property
     def item_shape(self) -> tuple[int, int, int] | None:
         if self.image_size is None:
             return None
         return (self.channels, self.image_size, self.image_size)
-
-    def __len__(self) -> int:
-        return int(self.file_frames.sum())
-
-    def locate(self, index: int) -> tuple[int, int]:
-        """(kept file number, frame number within it) of item index."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"frame {index} out of range for {len(self)} frames")
-        file = int(np.searchsorted(self.file_ends, index, side="right"))
-        return file, int(index - self.file_starts[file])
-
-    def groups(self) -> list[tuple[int, int]]:
-        """(first item, item count) per file: the unit of shuffle_dir."""
-        return [(int(s), int(n)) for s, n in zip(self.file_starts, self.file_frames)]
-
-    def describe(self, index: int) -> str:
-        file, frame = self.locate(index)
-        return f"{self.paths[int(self.file_index[file])]}#frame={frame}"
-
-    def label(self, index: int) -> int:
-        file, _ = self.locate(index)
-        return self.listing.label(int(self.file_index[file]))
 
     def __getitem__(self, index: int) -> Item:
         file, number = self.locate(index)
