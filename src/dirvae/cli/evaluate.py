@@ -23,31 +23,22 @@ from pathlib import Path
 
 from dirvae import printer
 from dirvae.errors import DataError, DirvaeError
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from dirvae.runs import positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("run", metavar="RUN", help="run directory written by 'dirvae train'")
     add("data", metavar="DIR", help="held-out data folder, or 'digits' for the embedded digits")
-    add("--nll-samples", type=_positive, default=500, help="importance samples per item for the NLL (default 500)")
-    add("--batch-size", type=_positive, default=100, help="items encoded at once (default 100)")
-    add("--limit", type=_positive, metavar="N", help="evaluate only the first N items")
+    add("--nll-samples", type=positive_int, default=500, help="importance samples per item for the NLL (default 500)")
+    add("--batch-size", type=positive_int, default=100, help="items encoded at once (default 100)")
+    add("--limit", type=positive_int, metavar="N", help="evaluate only the first N items")
     add("--json", action="store_true", help="print one JSON object instead of the table")
     add("--out-dir", help="where evaluation.json and evaluation.png go (default RUN)")
     add("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     add("--seed", type=int, default=0, help="random seed for the samples and the kNN folds (default 0)")
-    add("--knn-k", type=_positive, default=5, help="neighbours for the kNN accuracy (default 5)")
-    add("--folds", type=_positive, default=5, help="cross-validation folds for the kNN accuracy, grouped by file for audio and video (default 5)")
+    add("--knn-k", type=positive_int, default=5, help="neighbours for the kNN accuracy (default 5)")
+    add("--folds", type=positive_int, default=5, help="cross-validation folds for the kNN accuracy, grouped by file for audio and video (default 5)")
 
 
 def _check_device(name: str | None) -> None:
