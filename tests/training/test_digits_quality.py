@@ -50,6 +50,22 @@ def test_default_digits_run_shows_reconstructions_a_classifier_reads(tmp_path):
     truth = labels[((inputs[:, None, :] - real[None, :, :]) ** 2).sum(-1).argmin(1)]
     classifier = LogisticRegression(max_iter=2000).fit(real, labels)
     read = classifier.predict(reconstructions)
-    accuracy = float((read == truth).mean())
-    # Measured 2026-11-25: 15/16 or 16/16 on this default run; 0.8 leaves room for platform noise.
-    assert accuracy >= 0.8, f"classifier read {read.tolist()} for digits {truth.tolist()}"
+    shown = float((read == truth).mean())
+    assert shown >= 0.875, f"classifier read {read.tolist()} for digits {truth.tolist()}"
+
+    # The grid shows 16 of the run's held-out digits; the target (>= 90% read right) is
+    # checked on all of them, which a single unlucky digit cannot swing.
+    import torch
+
+    from dirvae import DirichletVAE
+    from dirvae.training.data_module import validation_split
+
+    _, held_out = validation_split(dataset)
+    images = torch.stack([held_out[i][0] for i in range(len(held_out))])
+    held_labels = np.array([int(held_out[i][1]) for i in range(len(held_out))])
+    model = DirichletVAE.from_pretrained(tmp_path / "run")
+    with torch.no_grad():
+        decoded = model.decode(model.encode(images).mean).reshape(len(images), -1).numpy()
+    held_accuracy = float((classifier.predict(decoded) == held_labels).mean())
+    # Measured 2026-11-25 (after the validation split): 85/90 held-out digits (0.944), 16/16 shown.
+    assert held_accuracy >= 0.9, f"{held_accuracy:.3f} of {len(images)} held-out digits read right (shown: {shown:.3f})"
