@@ -533,6 +533,28 @@ class DirichletVAE(nn.Module):
         return self.decode(self.sample_latent(n, alpha))
 
     @torch.no_grad()
+    def decode_in_chunks(self, latents: Tensor, batch_size: int = 64) -> Tensor:
+        """:meth:`decode` over any number of latents, ``batch_size`` at a time, gathered on the CPU.
+
+        Bounds memory when a tool decodes thousands of points (a traversal,
+        a long sample) on a small GPU or CPU.
+        """
+        device = self.prior_alpha.device
+        parts = [self.decode(chunk.to(device)).float().cpu() for chunk in latents.split(max(1, batch_size))]
+        return torch.cat(parts)
+
+    @torch.no_grad()
+    def reconstruct_in_chunks(self, inputs: Tensor, batch_size: int = 64, stochastic: bool = False) -> Tensor:
+        """Each input decoded from its posterior mean (or a draw, ``stochastic``), ``batch_size`` at a time, on the CPU."""
+        device = self.prior_alpha.device
+        parts = []
+        for chunk in inputs.split(max(1, batch_size)):
+            posterior = self.encode(chunk.to(device))
+            latent = posterior.sample() if stochastic else posterior.mean
+            parts.append(self.decode(latent).float().cpu())
+        return torch.cat(parts)
+
+    @torch.no_grad()
     def interpolation_path(
         self, a: Tensor, b: Tensor, steps: int = 16, path: Literal["mean", "concentration"] = "mean"
     ) -> Tensor:

@@ -120,15 +120,7 @@ class VideoFolder(ItemsAcrossFiles, Dataset):
         return tensor, self.listing.label(path_index)
 
     def _to_tensor(self, frame: av.VideoFrame) -> torch.Tensor:
-        size = self.image_size
-        if size is not None and min(frame.width, frame.height) > _PRESCALE_MARGIN * size:
-            scale = _PRESCALE_MARGIN * size / min(frame.width, frame.height)
-            width = max(size, round(frame.width * scale))
-            height = max(size, round(frame.height * scale))
-            image = frame.to_image(width=width, height=height, interpolation="AREA", threads=1)
-        else:
-            image = frame.to_image(threads=1)  # see single_threaded()
-        return picture_to_tensor(image, size, self.grayscale)
+        return frame_to_tensor(frame, self.image_size, self.grayscale)
 
     def _readers(self) -> OrderedDict:
         """This process's and thread's open files (forked workers start afresh)."""
@@ -168,3 +160,20 @@ class VideoFolder(ItemsAcrossFiles, Dataset):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
+
+
+def frame_to_tensor(frame: av.VideoFrame, image_size: int | None, grayscale: bool = False) -> torch.Tensor:
+    """One decoded frame as a training item ``[C, S, S]`` in [0, 1], as :class:`VideoFolder` makes it.
+
+    Large frames are first scaled down in FFmpeg (area averaging) to a little
+    over the target size, which is much cheaper than resizing in Pillow.
+    """
+    size = image_size
+    if size is not None and min(frame.width, frame.height) > _PRESCALE_MARGIN * size:
+        scale = _PRESCALE_MARGIN * size / min(frame.width, frame.height)
+        width = max(size, round(frame.width * scale))
+        height = max(size, round(frame.height * scale))
+        image = frame.to_image(width=width, height=height, interpolation="AREA", threads=1)
+    else:
+        image = frame.to_image(threads=1)  # see single_threaded()
+    return picture_to_tensor(image, size, grayscale)

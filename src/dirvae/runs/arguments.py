@@ -1,0 +1,60 @@
+"""What the tools' command lines share: argument types, the RUN argument, and their output lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dirvae import printer
+
+
+# ------------------------------------------------------- command-line helpers
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+def add_run_arguments(parser, *, seed: bool = False) -> None:
+    """``RUN`` and ``--device`` (and ``--seed`` for commands that draw at random)."""
+    parser.add_argument("run", metavar="RUN", help="a run directory written by 'dirvae train'")
+    parser.add_argument(
+        "--device", default="auto", help="where the model runs: auto (CUDA when present, else cpu), cpu, cuda, cuda:N, mps"
+    )
+    if seed:
+        parser.add_argument("--seed", type=int, default=0, help="random seed, for repeatable draws (default 0)")
+
+
+def say(command: str, text: str) -> None:
+    """Tell the user what was written (:func:`dirvae.printer.result`)."""
+    printer.result(command, text)
+
+
+def warn(command: str) -> Callable[[str], None]:
+    """A note function for :func:`forwarding_warnings`: one stderr line per warning."""
+    return printer.warner(command)
+
+
+def article(word: str) -> str:
+    """"an" before image and audio, "a" before video."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

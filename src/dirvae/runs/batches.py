@@ -1,0 +1,62 @@
+"""Batches of a whole folder (or the embedded digits) for the tools that encode everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from dirvae.runs.inputs import is_digits, iter_inputs, parse_input
+from dirvae.runs.loading import dataset_for_run
+
+
+# -------------------------------------------------------------------- batches
+class _Indexed(torch.utils.data.Dataset):
+    """A dataset whose label is the item's own index, so skipped items keep names aligned."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        item = self.dataset[index]
+        return None if item is None else (item[0], index)
+
+
+def iter_batches(
+    config: dict[str, Any],
+    path: str | Path,
+    batch_size: int = 64,
+    *,
+    num_workers: int = 0,
+) -> Iterator[tuple[Tensor, list[str]]]:
+    """Every item of a folder (or a file) in order, in batches, with the items' names.
+
+    Folders go through a DataLoader (``num_workers`` processes may decode);
+    unreadable items are skipped with a warning.
+    """
+    from dirvae.data import make_loader
+
+    target, index = parse_input(path)
+    if index is None and (is_digits(target) or target.is_dir()):
+        dataset = dataset_for_run(config, target)
+        loader = make_loader(_Indexed(dataset), batch_size, num_workers=num_workers)
+        for batch in loader:
+            if batch.data.shape[0]:
+                yield batch.data, [dataset.describe(int(i)) for i in batch.labels]
+        return
+    items: list[Tensor] = []
+    names: list[str] = []
+    for tensor, name in iter_inputs(config, [path]):
+        items.append(tensor)
+        names.append(name)
+        if len(items) == batch_size:
+            yield torch.stack(items), names
+            items, names = [], []
+    if items:
+        yield torch.stack(items), names
