@@ -241,11 +241,11 @@ def write_results(path: Path, section: str) -> None:
 
 def save_grid(inputs: torch.Tensor, reconstructions: dict[str, torch.Tensor], path: Path, n: int = 12) -> None:
     """Rows: held-out inputs, then each model's reconstructions of them."""
-    from dirvae.media import make_grid, save_png
+    from dirvae.io import make_grid, save_image
 
     picks = torch.linspace(0, inputs.shape[0] - 1, n).round().long()
     rows = [inputs[picks]] + [images[picks] for images in reconstructions.values()]
-    save_png(make_grid(torch.cat(rows), columns=n), path)
+    save_image(make_grid(torch.cat(rows), columns=n), path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

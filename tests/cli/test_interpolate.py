@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dirvae import DirichletVAE
-from dirvae.outputs import to_uint8
+from dirvae.io import to_uint8
 from tests.cli.use_fixtures import (  # noqa: F401  (fixtures)
     AUDIO_SIZE,
     IMAGE_SIZE,

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from dirvae.errors import DataError, DirvaeError
-    from dirvae.outputs import LatentTable, check_output
+    from dirvae.io import LatentTable, check_output
     from dirvae.runs import forwarding_warnings, iter_batches, load_run, warn
 
     if args.workers < 0:

@@ -96,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.outputs import check_output, save_pictures, save_sounds
+    from dirvae.io import check_output, save_pictures, save_sounds
     from dirvae.runs import decode_in_chunks, forwarding_warnings, load_run, most_energetic_item, warn
 
     model, config = load_run(args.run, args.device)

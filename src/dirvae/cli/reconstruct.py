@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _groups(names: list[str]) -> list[tuple[str, list[int]]]:
     """Consecutive items of the same file, in order: [(file, [item indices])]."""
-    from dirvae.outputs import split_name
+    from dirvae.io import split_name
 
     groups: list[tuple[str, list[int]]] = []
     for index, name in enumerate(names):
@@ -64,8 +64,8 @@ def _groups(names: list[str]) -> list[tuple[str, list[int]]]:
 
 
 def _write_pictures(inputs, outputs, names, out: Path, kind: str, fps: float) -> str:
-    from dirvae.media import side_by_side
-    from dirvae.outputs import save_image, save_pictures, safe_stem
+    from dirvae.io import side_by_side
+    from dirvae.io import save_image, save_pictures, safe_stem
 
     if kind == "image":
         save_image(side_by_side(inputs, outputs), out)
@@ -81,7 +81,7 @@ def _write_pictures(inputs, outputs, names, out: Path, kind: str, fps: float) ->
 
 
 def _write_sounds(inputs, outputs, names, out: Path, kind: str, rate: int) -> str:
-    from dirvae.outputs import concat_audio, safe_stem, save_audio
+    from dirvae.io import concat_audio, safe_stem, save_audio
 
     groups = _groups(names)
     if kind == "audio":
@@ -118,7 +118,7 @@ def non_square(names: list[str]) -> list[tuple[str, tuple[int, int]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.outputs import check_output
+    from dirvae.io import check_output
     from dirvae.runs import forwarding_warnings, load_run, reconstruct_in_chunks, spread_inputs, warn
 
     model, config = load_run(args.run, args.device)

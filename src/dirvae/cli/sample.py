@@ -57,7 +57,7 @@ def parse_alpha(text: str, k: int) -> torch.Tensor:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.outputs import check_output, save_pictures, save_sounds
+    from dirvae.io import check_output, save_pictures, save_sounds
     from dirvae.runs import decode_in_chunks, load_run
 
     model, config = load_run(args.run, args.device)

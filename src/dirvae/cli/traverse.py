@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from dirvae.media import make_grid
-    from dirvae.outputs import check_output, concat_audio, save_pictures, save_sounds, save_strip
+    from dirvae.io import make_grid
+    from dirvae.io import check_output, concat_audio, save_pictures, save_sounds, save_strip
     from dirvae.runs import decode_in_chunks, load_run
 
     model, config = load_run(args.run, args.device)

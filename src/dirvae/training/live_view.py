@@ -16,7 +16,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from dirvae.media import make_grid, save_png, save_wav, side_by_side
+from dirvae.io import make_grid, save_audio, save_image, side_by_side
 from dirvae.training.module import DirichletVAEModule, batch_data
 
 
@@ -99,7 +99,7 @@ class LiveView(L.Callback):
             self._audio(experiment, inputs.float().cpu(), reconstructions, samples, step)
         else:
             grid = side_by_side(inputs.float().cpu().clamp(0, 1), reconstructions.clamp(0, 1))
-            save_png(grid, self.run_dir / "reconstructions.png")
+            save_image(grid, self.run_dir / "reconstructions.png")
             if experiment is not None:
                 # Tagged by where the inputs came from: validation items, or training ones.
                 tag = "val/reconstructions" if self.held_out else "train/reconstructions"
@@ -113,7 +113,7 @@ class LiveView(L.Callback):
 
     def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
         pair = torch.cat([inputs[0], reconstructions[0]], dim=-1)
-        save_wav(pair, self.run_dir / "reconstructions.wav", self.sample_rate)
+        save_audio(pair, self.run_dir / "reconstructions.wav", self.sample_rate)
         if experiment is None:
             return
         for index in range(min(2, inputs.shape[0])):

@@ -7,8 +7,7 @@ import torch
 from PIL import Image
 
 from dirvae.errors import DirvaeError
-from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
-from dirvae.outputs import (
+from dirvae.io import (
     LatentTable,
     check_output,
     output_kind,
@@ -26,6 +25,7 @@ from dirvae.outputs import (
     split_name,
     to_uint8,
 )
+from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
 
 
 def _frames(n, c=3, h=10, w=12):
