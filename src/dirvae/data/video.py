@@ -16,6 +16,7 @@ from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.files import no_readable_error, open_listing
 from dirvae.data.pixels import picture_to_tensor
 from dirvae.data.video_frames import FrameReader, count_frames
+from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
 
@@ -47,8 +48,6 @@ class VideoFolder(Dataset):
         labels: bool | None = None,
     ) -> None:
         if image_size is not None and int(image_size) < 1:
-            from dirvae.errors import DataError
-
             raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
         self.image_size = None if image_size is None else int(image_size)
         self.grayscale = bool(grayscale)
