@@ -21,7 +21,13 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+from torch.utils.data import Subset
+
+from dirvae.atomic import WriteError, atomic_write_json
 from dirvae.errors import DataError, DirvaeError
+from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
+from dirvae.runs import dataset_for_run, load_run
 
 
 def _positive(text: str) -> int:
@@ -51,8 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_device(name: str | None) -> None:
     """A bad --device is the user's to fix: one line, not a traceback from deep in torch."""
-    import torch
-
     if not name:
         return
     try:
@@ -93,13 +97,7 @@ def chart_options(report: dict, latent_kind: str, name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-    from torch.utils.data import Subset
-
-    from dirvae.atomic import WriteError, atomic_write_json
-    from dirvae.data import make_loader
-    from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
-    from dirvae.runs import dataset_for_run, load_run
+    from dirvae.data import make_loader  # PyAV and SciPy cost ~1 s: `dirvae --help` imports every sub-command module
 
     _check_device(args.device)
     model, config = load_run(args.run, args.device)
