@@ -66,3 +66,63 @@ def test_every_module_imports_alone_in_a_fresh_interpreter_and_the_core_needs_no
     core = ("dirvae.latent", "dirvae.model", "dirvae.model_config", "dirvae.losses", "dirvae.nets", "dirvae.optim")
     with_lightning = [name for name, _, detail in results if name.startswith(core) and detail == "True"]
     assert not with_lightning, with_lightning
+
+
+# Function-level imports here wait for their owners to add the reason comment
+# (pending: being edited on other branches for issue 12; the lead removes each
+# entry once its file says why).
+PENDING_REASONS = {
+    "dirvae/runs.py",
+    "dirvae/outputs.py",
+    "dirvae/cli/reconstruct.py",
+    "dirvae/cli/sample.py",
+    "dirvae/cli/interpolate.py",
+    "dirvae/cli/traverse.py",
+    "dirvae/nets/audio.py",
+    "dirvae/losses/spectral.py",
+    "dirvae/training/live_view.py",
+    "dirvae/cli/train.py",
+}
+
+
+def _function_level_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of each import that runs only when its function does, not when the module loads."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    found = []
+
+    def walk(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)) and in_function:
+                found.append((child.lineno, " ".join(lines[child.lineno - 1 : child.end_lineno])))
+            walk(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    walk(ast.parse(source), False)
+    return found
+
+
+def test_every_import_inside_a_function_says_why_on_its_line():
+    """An import hidden in a function is allowed only for an optional or slow dependency, and says so."""
+    missing = []
+    for path in _modules().values():
+        relative = path.relative_to(SOURCE).as_posix()
+        if relative in PENDING_REASONS:
+            continue
+        missing += [f"{relative}:{line}: {text.strip()}" for line, text in _function_level_imports(path) if "#" not in text]
+    assert not missing, "function-level imports without a '# why' comment:\n" + "\n".join(missing)
+
+
+def test_the_function_level_import_check_sees_nested_and_multi_line_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import os\n"
+        "def f():\n"
+        "    import json\n"
+        "    class C:\n"
+        "        def g(self):\n"
+        "            from dirvae import (  # optional: reason here\n"
+        "                errors,\n"
+        "            )\n"
+        "    return json\n"
+    )
+    assert [(line, "#" in text) for line, text in _function_level_imports(module)] == [(3, False), (6, True)]

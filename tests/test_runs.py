@@ -24,7 +24,7 @@ from dirvae.runs import (
     read_inputs,
     spread_inputs,
 )
-from tests.cli.fixtures import write_audio, write_images, write_video
+from tests.cli.helpers import write_audio, write_images, write_video
 
 
 def _config(modality="image", **data):

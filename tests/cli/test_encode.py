@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 
 from dirvae import DirichletVAE
-from tests.cli.use_fixtures import (  # noqa: F401  (fixtures)
+from tests.cli.helpers import (
     AUDIO_WINDOWS,
     K,
     VIDEO_FRAMES,
     ok,
     use_cli,
-    use_runs,
 )
 
 

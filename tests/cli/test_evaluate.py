@@ -5,7 +5,7 @@ import json
 import pytest
 
 from dirvae.cli.main import main
-from tests.cli.fixtures import run_cli, write_audio
+from tests.cli.helpers import run_cli, write_audio
 
 EVAL = ["--nll-samples", "8", "--limit", "64"]
 

@@ -4,13 +4,12 @@ import torch
 
 from dirvae import DirichletVAE
 from dirvae.io import to_uint8
-from tests.cli.use_fixtures import (  # noqa: F401  (fixtures)
+from tests.cli.helpers import (
     AUDIO_SIZE,
     IMAGE_SIZE,
     SAMPLE_RATE,
     VIDEO_SIZE,
     assert_one_line_error,
-    cli_errors,
     distinct_frames,
     gif_info,
     grid_size,
@@ -18,7 +17,6 @@ from tests.cli.use_fixtures import (  # noqa: F401  (fixtures)
     image_size,
     ok,
     use_cli,
-    use_runs,
     video_info,
     wav_info,
 )

@@ -2,21 +2,19 @@ import numpy as np
 import pytest
 
 from dirvae import DirichletVAE
-from tests.cli.use_fixtures import (  # noqa: F401  (fixtures)
+from tests.cli.helpers import (
     AUDIO_SIZE,
     AUDIO_WINDOWS,
     IMAGE_SIZE,
     SAMPLE_RATE,
     VIDEO_SIZE,
     assert_one_line_error,
-    cli_errors,
     gif_info,
     grid_size,
     image_array,
     image_size,
     ok,
     use_cli,
-    use_runs,
     video_info,
     wav_info,
 )

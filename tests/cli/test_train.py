@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.cli.fixtures import run_cli, write_audio, write_images, write_video
+from tests.cli.helpers import run_cli, write_audio, write_images, write_video
 
 FAST = ["--save-freq", "0", "--log-every", "2", "--model-size", "4"]
 

@@ -4,7 +4,7 @@ import json
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.cli.fixtures import run_cli, write_images
+from tests.cli.helpers import run_cli, write_images
 
 
 def _events(folder):

@@ -5,21 +5,19 @@ import pytest
 
 from dirvae import DirichletVAE
 from dirvae.io import to_uint8
-from tests.cli.use_fixtures import (  # noqa: F401  (fixtures)
+from tests.cli.helpers import (
     AUDIO_SIZE,
     IMAGE_SIZE,
     K,
     SAMPLE_RATE,
     VIDEO_SIZE,
     assert_one_line_error,
-    cli_errors,
     gif_info,
     grid_size,
     image_array,
     image_size,
     ok,
     use_cli,
-    use_runs,
     video_info,
     wav_info,
 )

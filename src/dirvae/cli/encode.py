@@ -26,7 +26,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dirvae.runs import add_run_arguments, positive_int, say
+import torch
+
+from dirvae.errors import DataError, DirvaeError
+from dirvae.io import LatentTable, check_output
+from dirvae.runs import add_run_arguments, forwarding_warnings, iter_batches, load_run, positive_int, say, warn
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,11 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from dirvae.errors import DataError, DirvaeError
-    from dirvae.io import LatentTable, check_output
-    from dirvae.runs import forwarding_warnings, iter_batches, load_run, warn
 
     if args.workers < 0:
         raise DirvaeError(f"--workers must be 0 or more, not {args.workers}")

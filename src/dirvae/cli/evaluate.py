@@ -21,9 +21,14 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+from torch.utils.data import Subset
+
 from dirvae import printer
+from dirvae.atomic import WriteError, atomic_write_json
 from dirvae.errors import DataError, DirvaeError
-from dirvae.runs import positive_int
+from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
+from dirvae.runs import dataset_for_run, load_run, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,8 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_device(name: str | None) -> None:
     """A bad --device is the user's to fix: one line, not a traceback from deep in torch."""
-    import torch
-
     if not name:
         return
     try:
@@ -85,13 +88,7 @@ def chart_options(report: dict, latent_kind: str, name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-    from torch.utils.data import Subset
-
-    from dirvae.atomic import WriteError, atomic_write_json
-    from dirvae.data import make_loader
-    from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
-    from dirvae.runs import dataset_for_run, load_run
+    from dirvae.data import make_loader  # PyAV and SciPy cost ~1 s: `dirvae --help` imports every sub-command module
 
     _check_device(args.device)
     model, config = load_run(args.run, args.device)

@@ -9,14 +9,13 @@ es with :func:`collate_batch`.  The iterators keep the seed's simple API.
 from dirvae.data.audio import AudioFolder, ShortFileWarning
 from dirvae.data.bad_files import UnreadableFileWarning
 from dirvae.data.digits import DigitsDataset, digits
-from dirvae.data.files import PathList
+from dirvae.data.files import PathList, detect_modality
 from dirvae.data.folders import open_folder
 from dirvae.data.formats import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
     VIDEO_EXTENSIONS,
     accepted_formats,
-    detect_modality,
 )
 from dirvae.data.images import ImageFolder
 from dirvae.data.iterators import AudioIterator, BatchIterator, ImageIterator, VideoIterator

@@ -28,6 +28,7 @@ from dirvae.data.audio_windows import (
 from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.file_items import ItemsAcrossFiles
 from dirvae.data.files import no_readable_error, open_listing
+from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
 
@@ -40,8 +41,6 @@ class ShortFileWarning(UserWarning):
 
 def padding_mode(pad_last: bool | str) -> str:
     """``pad_last`` as one of PADDING_MODES (True is "all" and False "none", as in the seed)."""
-    from dirvae.errors import DataError
-
     if pad_last is True or pad_last is False:
         return "all" if pad_last else "none"
     if pad_last not in PADDING_MODES:
@@ -75,8 +74,6 @@ class AudioFolder(ItemsAcrossFiles, Dataset):
         pad_last: bool | str = "short",
         labels: bool | None = None,
     ) -> None:
-        from dirvae.errors import DataError
-
         if int(sample_size) < 1 or int(sample_rate) < 1:
             raise DataError(f"sample_size and sample_rate must be positive, not {sample_size!r}, {sample_rate!r}")
         if isinstance(channels, int) and channels < 1:
@@ -127,8 +124,6 @@ class AudioFolder(ItemsAcrossFiles, Dataset):
         self.too_short = len(short)
         window = f"{self.sample_size} samples at {self.sample_rate} Hz (--audio-size {self.sample_size}, --sample-rate {self.sample_rate})"
         if int(self.file_windows.sum()) == 0:
-            from dirvae.errors import DataError
-
             raise DataError(
                 f"{self.root}: no audio file holds a whole window of {window}; "
                 "lower --audio-size or pass --pad-last short to pad short files"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple, Protocol
 
+import av
 import numpy as np
 import soundfile
 
@@ -60,10 +61,6 @@ class Sound(Protocol):
 
 def ffmpeg_extensions() -> frozenset[str]:
     """The FFmpeg-only audio extensions whose demuxer this PyAV build has."""
-    try:
-        import av
-    except ImportError:  # pragma: no cover - PyAV is a dependency
-        return frozenset()
     available = av.formats_available
     return frozenset(ext for ext, demuxer in FFMPEG_AUDIO.items() if demuxer in available)
 
@@ -146,8 +143,6 @@ class FFmpegSound:
 
     def _open(self) -> None:
         """Open the file and decode its first frame, positioned at sample 0."""
-        import av
-
         self._container = av.open(self.name)
         try:
             if not self._container.streams.audio:

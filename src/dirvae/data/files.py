@@ -1,4 +1,4 @@
-"""Listing a data folder: relative file names, class labels, nothing else.
+"""Listing a data folder: relative file names, class labels, and a guess of its modality.
 
 A folder may hold a hundred thousand files (COCO train2017 has 118k), so the
 listing keeps only the names, packed into one byte buffer instead of a Python
@@ -10,13 +10,15 @@ touching (and so copying) its memory pages, which a list of strings would do.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dirvae.data.formats import extension
+from dirvae.data.formats import EXTENSIONS, accepted_formats, extension
+from dirvae.errors import DataError
 
 
 class PathList(Sequence[str]):
@@ -116,8 +118,6 @@ def list_files(
     insists on them.  Sorting makes the item order, and so seeded runs,
     identical on every machine whatever order the file system lists in.
     """
-    from dirvae.errors import DataError
-
     root_path = Path(root)
     names = sorted(name for name in walk_files(root_path) if extension(name) in extensions)
     top_classes = sorted({name.split("/", 1)[0] for name in names if "/" in name})
@@ -141,6 +141,33 @@ def list_files(
     return listing
 
 
+def detect_modality(directory: str | os.PathLike, max_files: int = 2000) -> str | None:
+    """Guess what a folder holds from the extensions of (up to) its first files.
+
+    The command line uses this to tell a user "this folder holds audio, not
+    images" instead of "no image found".  Only extensions are looked at, and the
+    walk stops after ``max_files`` recognised files, so it is quick on any
+    folder.  Returns None for a missing folder or one with no known file.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        return None
+    votes: Counter[str] = Counter()
+    seen = 0
+    for relative in walk_files(root):
+        ext = extension(relative)
+        for modality in ("video", "audio", "image"):
+            if ext in EXTENSIONS[modality]:
+                votes[modality] += 1
+                seen += 1
+                break
+        if seen >= max_files:
+            break
+    if not votes:
+        return None
+    return votes.most_common(1)[0][0]
+
+
 def open_listing(
     directory: str | os.PathLike, modality: str, labels: bool | None = None
 ) -> FileListing:
@@ -150,9 +177,6 @@ def open_listing(
     folder seems to hold another modality, because "no image found" on a
     folder of .wav files leaves the user guessing.
     """
-    from dirvae.data.formats import EXTENSIONS, accepted_formats, detect_modality
-    from dirvae.errors import DataError
-
     root = Path(directory)
     if not root.exists():
         raise DataError(f"{root}: no such directory (accepted {modality} formats: {accepted_formats(modality)})")
@@ -170,9 +194,6 @@ def open_listing(
 
 def no_readable_error(listing: FileListing, modality: str, tried: int, example: str):
     """The error for a folder whose every candidate file failed to open."""
-    from dirvae.data.formats import accepted_formats
-    from dirvae.errors import DataError
-
     return DataError(
         f"{listing.root}: no readable {modality} file ({tried} tried, e.g. {example}) "
         f"(accepted {modality} formats: {accepted_formats(modality)})"

@@ -8,9 +8,11 @@ import os
 from torch.utils.data import Dataset
 
 from dirvae.data.audio import AudioFolder
-from dirvae.data.formats import MODALITIES, check_modality, detect_modality
+from dirvae.data.files import detect_modality
+from dirvae.data.formats import MODALITIES, check_modality
 from dirvae.data.images import ImageFolder
 from dirvae.data.video import VideoFolder
+from dirvae.errors import DataError
 
 DATASETS: dict[str, type[Dataset]] = {"image": ImageFolder, "audio": AudioFolder, "video": VideoFolder}
 
@@ -23,8 +25,6 @@ def open_folder(directory: str | os.PathLike, modality: str | None, **options) -
     modality does not take) is a DataError naming the path, so the command
     line can print it as one line.
     """
-    from dirvae.errors import DataError
-
     if modality is None:
         modality = detect_modality(directory)
         if modality is None:

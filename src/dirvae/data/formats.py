@@ -1,6 +1,6 @@
-"""Which file extensions each modality accepts, and guessing a folder's modality.
+"""Which file extensions each modality accepts.
 
-Listing goes by extension only: opening every file to sniff its content would
+Listing (and guessing a folder's modality, in :mod:`dirvae.data.files`) goes by extension only: opening every file to sniff its content would
 make a 100k-image folder take minutes to start.  Content is checked when an
 item is read, so a mislabelled file is still caught (and skipped) there.
 """
@@ -8,11 +8,12 @@ item is read, so a mislabelled file is still caught (and skipped) there.
 from __future__ import annotations
 
 import os
-from collections import Counter
-from pathlib import Path
 
 import soundfile
 from PIL import Image
+
+from dirvae.data.audio_files import ffmpeg_extensions
+from dirvae.errors import DataError
 
 MODALITIES = ("image", "audio", "video")
 
@@ -36,8 +37,6 @@ def _audio_extensions() -> frozenset[str]:
     MP3 always goes through FFmpeg (see audio_files): libsndfile 1.2.2 reads
     it right as a whole but wrong from a seek position.
     """
-    from dirvae.data.audio_files import ffmpeg_extensions
-
     formats = set(soundfile.available_formats())
     by_format = {
         "WAV": (".wav", ".wave"),
@@ -71,8 +70,6 @@ EXTENSIONS: dict[str, frozenset[str]] = {
 
 def check_modality(modality: str) -> str:
     """Normalise a modality name, refusing unknown ones with a user-facing error."""
-    from dirvae.errors import DataError
-
     name = str(modality).lower()
     if name not in EXTENSIONS:
         raise DataError(f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}")
@@ -86,32 +83,3 @@ def accepted_formats(modality: str) -> str:
 
 def extension(name: str) -> str:
     return os.path.splitext(name)[1].lower()
-
-
-def detect_modality(directory: str | os.PathLike, max_files: int = 2000) -> str | None:
-    """Guess what a folder holds from the extensions of (up to) its first files.
-
-    The command line uses this to tell a user "this folder holds audio, not
-    images" instead of "no image found".  Only extensions are looked at, and the
-    walk stops after ``max_files`` recognised files, so it is quick on any
-    folder.  Returns None for a missing folder or one with no known file.
-    """
-    from dirvae.data.files import walk_files
-
-    root = Path(directory)
-    if not root.is_dir():
-        return None
-    votes: Counter[str] = Counter()
-    seen = 0
-    for relative in walk_files(root):
-        ext = extension(relative)
-        for modality in ("video", "audio", "image"):
-            if ext in EXTENSIONS[modality]:
-                votes[modality] += 1
-                seen += 1
-                break
-        if seen >= max_files:
-            break
-    if not votes:
-        return None
-    return votes.most_common(1)[0][0]

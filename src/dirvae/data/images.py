@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.files import no_readable_error, open_listing
 from dirvae.data.pixels import load_image
+from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
 
@@ -34,8 +35,6 @@ class ImageFolder(Dataset):
         labels: bool | None = None,
     ) -> None:
         if image_size is not None and int(image_size) < 1:
-            from dirvae.errors import DataError
-
             raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
         self.listing = open_listing(directory, self.modality, labels)
         self.root = self.listing.root

@@ -20,6 +20,7 @@ from dirvae.data.images import ImageFolder
 from dirvae.data.loader import make_loader
 from dirvae.data.samplers import GroupedSampler
 from dirvae.data.video import VideoFolder
+from dirvae.errors import DataError
 
 
 class BatchIterator:
@@ -71,8 +72,6 @@ class BatchIterator:
                 read += batch.data.shape[0]
                 yield batch.data
         if read == 0:
-            from dirvae.errors import DataError
-
             root = getattr(self.dataset, "root", None)
             raise DataError(f"{root}: no item could be read in this pass ({self.skipped} skipped)")
 

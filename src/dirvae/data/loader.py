@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_worker_info
 
+from dirvae.errors import DataError
+
 
 class Batch(NamedTuple):
     """A batch: data [B, ...], labels [B] (-1 when unlabelled), items dropped."""
@@ -48,8 +50,6 @@ def collate_batch(items: Sequence[tuple[Tensor, int] | None] | Batch) -> Batch:
     shape = tensors[0].shape
     for tensor in tensors[1:]:
         if tensor.shape != shape:
-            from dirvae.errors import DataError
-
             raise DataError(
                 f"items of one batch differ in shape ({tuple(shape)} and {tuple(tensor.shape)}): "
                 "set image_size to resize them, or use a batch size of 1"
@@ -85,8 +85,6 @@ def make_loader(
     given, and ``shuffle`` is then ignored.  ``seed`` makes the shuffled order
     reproducible.  ``persistent_workers`` only applies with workers.
     """
-    from dirvae.errors import DataError
-
     if int(batch_size) < 1:
         raise DataError(f"batch size must be at least 1, not {batch_size!r}")
     if int(num_workers) < 0:

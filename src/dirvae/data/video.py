@@ -17,6 +17,7 @@ from dirvae.data.file_items import ItemsAcrossFiles
 from dirvae.data.files import no_readable_error, open_listing
 from dirvae.data.pixels import picture_to_tensor
 from dirvae.data.video_frames import FrameReader, count_frames
+from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
 
@@ -49,8 +50,6 @@ class VideoFolder(ItemsAcrossFiles, Dataset):
         labels: bool | None = None,
     ) -> None:
         if image_size is not None and int(image_size) < 1:
-            from dirvae.errors import DataError
-
             raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
         self.image_size = None if image_size is None else int(image_size)
         self.grayscale = bool(grayscale)

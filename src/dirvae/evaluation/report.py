@@ -12,6 +12,9 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from PIL import Image, ImageDraw, ImageFont
+
+from dirvae.atomic import atomic_write
 from dirvae.evaluation.latents import ACTIVE_THRESHOLD
 
 ACTIVE_COLOUR = (46, 110, 180)
@@ -118,8 +121,6 @@ def to_json(report: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------- chart
 def _font(size: int):
-    from PIL import ImageFont
-
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow without FreeType: the fixed bitmap font
@@ -144,9 +145,6 @@ def draw_components_chart(
     ``variance_label`` names what the first panel shows (a Dirichlet run shows
     it divided by the prior's variance), and ``note`` adds a line under it.
     """
-    from PIL import Image, ImageDraw
-
-    from dirvae.atomic import atomic_write
 
     k = len(variance)
     if not (len(mean) == len(weight_norm) == k) or k == 0:

@@ -21,8 +21,10 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from safetensors import safe_open
 
 from dirvae.atomic import atomic_write
+from dirvae.errors import RunError
 from dirvae.export import save_pretrained
 
 CHECKPOINT_DIR = "checkpoints"
@@ -107,8 +109,6 @@ def read_progress(path: Path) -> dict[str, int]:
     pickle, another program's file) means the same thing to a user: this file
     cannot be resumed from.  ``mmap`` keeps this cheap for large models.
     """
-    from dirvae.errors import RunError
-
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as error:  # noqa: BLE001 - every unpickling failure is "damaged"
@@ -126,8 +126,6 @@ def newest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, int]]:
     ``last-v1.ckpt`` beside a stale ``last.ckpt``; the newest step wins, never
     the name.  When none is readable the error says what is still intact.
     """
-    from dirvae.errors import RunError
-
     run_dir = Path(run_dir)
     candidates = sorted((run_dir / CHECKPOINT_DIR).glob("last*.ckpt"))
     if not candidates:
@@ -151,8 +149,6 @@ def newest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, int]]:
 
 
 def _weights_readable(path: Path) -> bool:
-    from safetensors import safe_open
-
     try:
         with safe_open(str(path), framework="pt") as weights:
             return bool(list(weights.keys()))
@@ -162,8 +158,6 @@ def _weights_readable(path: Path) -> bool:
 
 def check_matches(path: Path, module: L.LightningModule, config_path: Path) -> None:
     """Refuse a checkpoint whose tensors do not fit the networks ``config.json`` describes."""
-    from dirvae.errors import RunError
-
     saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
     expected = module.state_dict()
     for key, tensor in expected.items():

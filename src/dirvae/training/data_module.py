@@ -24,7 +24,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from dirvae.data import GroupedSampler, make_loader
+from dirvae.data import GroupedSampler, make_loader, open_folder
 
 VAL_FRACTION = 0.05
 VAL_CAP = 2000
@@ -140,8 +140,6 @@ class DirvaeDataModule(L.LightningDataModule):
         loader_options: dict[str, Any] | None = None, **folder_options: Any,
     ) -> "DirvaeDataModule":  # fmt: skip
         """A folder (and optionally a separate validation folder) opened by :func:`dirvae.data.open_folder`."""
-        from dirvae.data import open_folder
-
         dataset = open_folder(path, modality, **folder_options)
         val = open_folder(val_path, modality, **folder_options) if val_path is not None else None
         return cls.from_dataset(dataset, val_fraction=val_fraction, val=val, **(loader_options or {}))

@@ -7,6 +7,7 @@ seed's optimiser recipe, checkpoints and the live view, and fit.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -18,14 +19,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import lightning as L
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import TensorBoardLogger
 
+from dirvae.atomic import remove_orphans
 from dirvae.builders import build_model
 from dirvae import printer
-from dirvae.errors import DataError, DirvaeError
+from dirvae.data import detect_modality, digits, open_folder
+from dirvae.errors import DataError, DirvaeError, RunError
 from dirvae.losses.reconstruction import SCALE_GAIN
 from dirvae.recipe import RECIPE_FIELDS
+from dirvae.training.checkpoints import (
+    AtomicCheckpointIO,
+    RunExport,
+    check_matches,
+    last_checkpoint,
+    newest_checkpoint,
+    periodic_checkpoint,
+    read_progress,
+)
 from dirvae.training.config import SESSION_ONLY, TrainConfig
+from dirvae.training.data_module import DirvaeDataModule
+from dirvae.training.live_view import LiveView
+from dirvae.training.module import DirichletVAEModule, batch_data
+from dirvae.training.progress import EpochLines, LossBar
+from dirvae.training.schedules import make_kl_schedule
 
 DEFAULT_DIGITS_EPOCHS = 30
 DEFAULT_IMAGE_SIZE = {"image": 64, "video": 64, "digits": 28}
@@ -102,8 +123,6 @@ def _has_files(directory: Path) -> bool:
 
 def open_dataset(config: TrainConfig) -> tuple[Any, str]:
     """The training dataset and a short description of where it came from."""
-    from dirvae.data import detect_modality, digits
-
     if config.data is None:
         default = Path("data") / config.type
         if config.type == "image" and not _has_files(default):
@@ -122,8 +141,6 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
 
 def open_data_folder(config: TrainConfig, directory: Path) -> Any:
     """A folder read with the run's options (the training data, or --val-data)."""
-    from dirvae.data import open_folder
-
     size = config.image_size or DEFAULT_IMAGE_SIZE.get(config.type)
     if config.type == "image":
         return open_folder(directory, "image", image_size=size, grayscale=config.grayscale)
@@ -137,8 +154,6 @@ def open_data_folder(config: TrainConfig, directory: Path) -> Any:
 
 def data_module(config: TrainConfig, dataset: Any, item_shape: tuple[int, ...], accelerator: str) -> Any:
     """Train/validation loaders: a held-out share of ``dataset``, or the --val-data folder."""
-    from dirvae.training.data_module import DirvaeDataModule
-
     val = None
     if config.val_data:
         val = open_data_folder(config, Path(config.val_data))
@@ -220,9 +235,6 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
 
 def read_saved_config(run_dir: Path) -> dict[str, Any]:
     """A run's ``config.json`` as a mapping, or one error line saying it is damaged."""
-    import json
-
-    from dirvae.errors import RunError
 
     path = run_dir / "config.json"
     if not path.is_file():
@@ -291,8 +303,6 @@ def cpu_threads(config: TrainConfig, model: torch.nn.Module, item_shape: tuple[i
 
 
 def batch_data_size(batch: Any) -> int:
-    from dirvae.training.module import batch_data
-
     return int(batch_data(batch)[0].shape[0])
 
 
@@ -328,8 +338,6 @@ def epoch_cap(config: TrainConfig, source: str) -> int:
 
 def _trainer_or_error(make: Any) -> Any:
     """Build the Lightning Trainer; options it refuses (--devices, --strategy, ...) are one line."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
     try:
         return make()
     except (MisconfigurationException, ValueError, TypeError, RuntimeError) as error:
@@ -346,8 +354,6 @@ def tensorboard_logger(run_dir: Path) -> Any:
     Runs written before this wrote to ``<run>/tensorboard/``; resuming one keeps
     adding there, so its curves continue in one place.
     """
-    from lightning.pytorch.loggers import TensorBoardLogger
-
     if (run_dir / LEGACY_TENSORBOARD).is_dir():
         return TensorBoardLogger(save_dir=str(run_dir), name=LEGACY_TENSORBOARD, version="")
     return TensorBoardLogger(save_dir=str(run_dir), name="", version="")
@@ -366,8 +372,6 @@ def hparams_for(run_config: dict[str, Any]) -> dict[str, Any]:
 
 def progress_display(steps_per_epoch: int, epochs: int | None) -> Any:
     """Lightning's progress bar on a terminal; one line per epoch in a log file or CI."""
-    from dirvae.training.progress import EpochLines, LossBar
-
     if sys.stderr.isatty():
         return LossBar(refresh_rate=max(1, min(20, steps_per_epoch // 10 or 1)))
     return EpochLines(epochs)
@@ -392,22 +396,6 @@ def train(
 
     ``callbacks`` are extra Lightning callbacks (benchmarks use one to time steps).
     """
-    import lightning as L
-    from lightning.pytorch.callbacks import LearningRateMonitor
-
-    from dirvae.atomic import remove_orphans
-    from dirvae.training.checkpoints import (
-        AtomicCheckpointIO,
-        RunExport,
-        check_matches,
-        last_checkpoint,
-        periodic_checkpoint,
-        read_progress,
-    )
-    from dirvae.training.live_view import LiveView
-    from dirvae.training.module import DirichletVAEModule
-    from dirvae.training.schedules import make_kl_schedule
-
     L.seed_everything(config.seed, workers=True, verbose=False)
     accelerator = _accelerator(config)
     if accelerator == "cpu":
@@ -526,8 +514,6 @@ def train(
 
 def resume_checkpoint(run_dir: Path) -> Path:
     """The checkpoint ``--load RUN`` continues from: the readable one with the newest step."""
-    from dirvae.training.checkpoints import newest_checkpoint
-
     if not run_dir.is_dir():
         raise DirvaeError(f"{run_dir}: --load needs a run directory written by 'dirvae train'; no such folder")
     return newest_checkpoint(run_dir)[0]
