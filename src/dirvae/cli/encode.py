@@ -28,9 +28,8 @@ from pathlib import Path
 
 import torch
 
+from dirvae.cli.arguments import add_run_arguments, positive_int, say, warn
 from dirvae.errors import DataError, DirvaeError
-from dirvae.io import LatentTable, check_output
-from dirvae.runs import add_run_arguments, forwarding_warnings, iter_batches, load_run, positive_int, say, warn
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dirvae.io import LatentTable, check_output  # deferred: PyAV; `dirvae --help` imports every sub-command
+    from dirvae.runs import forwarding_warnings, iter_batches, load_run  # deferred: PyAV and SciPy (~1 s)
 
     if args.workers < 0:
         raise DirvaeError(f"--workers must be 0 or more, not {args.workers}")

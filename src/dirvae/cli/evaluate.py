@@ -26,9 +26,8 @@ from torch.utils.data import Subset
 
 from dirvae import printer
 from dirvae.atomic import WriteError, atomic_write_json
+from dirvae.cli.arguments import positive_int
 from dirvae.errors import DataError, DirvaeError
-from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
-from dirvae.runs import dataset_for_run, load_run, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +88,8 @@ def chart_options(report: dict, latent_kind: str, name: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from dirvae.data import make_loader  # PyAV and SciPy cost ~1 s: `dirvae --help` imports every sub-command module
+    from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json  # deferred: as above
+    from dirvae.runs import dataset_for_run, load_run  # deferred: as above
 
     _check_device(args.device)
     model, config = load_run(args.run, args.device)

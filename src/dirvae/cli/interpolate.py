@@ -26,7 +26,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from dirvae.runs import add_run_arguments, article, positive_float, positive_int, say
+from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
 
 if TYPE_CHECKING:
     from torch import Tensor

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from dirvae.runs import add_run_arguments, positive_float, positive_int, say
+from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int, say
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")
 SOUND_KINDS = ("audio", "folder")

@@ -8,19 +8,20 @@ saved as the run's config.json.  --load RUN resumes a run where it stopped.
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from dirvae import printer
 from dirvae.errors import DirvaeError
+from dirvae.training.config import CAPS, TrainConfig, legacy_training_options, read_config_file, resolve, saved_options
+from dirvae.training.options import add_flags
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--config, then one flag per training option, generated from its declaration in TrainConfig."""
-    from dirvae.training.config import TrainConfig
-    from dirvae.training.options import add_flags
-
     parser.add_argument("--config", help="YAML or JSON file of options (flag names as keys)")
     add_flags(parser, TrainConfig)
 
@@ -39,9 +40,6 @@ def start_viewer(run_dir: Path, port: int) -> subprocess.Popen:
 
 def quiet_lightning() -> None:
     """Keep Lightning's progress bar and warnings, drop its banners and tips."""
-    import logging
-    import warnings
-
     for name in (
         "lightning.pytorch",
         "lightning.fabric",
@@ -55,9 +53,8 @@ def quiet_lightning() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.training.checkpoints import read_progress
-    from dirvae.training.config import CAPS, legacy_training_options, read_config_file, resolve, saved_options
-    from dirvae.training.run import Terminated, new_run_dir, past_cap, read_saved_config, resume_checkpoint, say, train
+    from dirvae.training.checkpoints import read_progress  # deferred: loads Lightning, and dirvae --help imports every command
+    from dirvae.training.run import Terminated, new_run_dir, past_cap, read_saved_config, resume_checkpoint, say, train  # deferred: Lightning
 
     quiet_lightning()
     layers: list[dict] = []

@@ -18,7 +18,7 @@ import argparse
 import math
 from pathlib import Path
 
-from dirvae.runs import add_run_arguments, article, positive_float, positive_int, say
+from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")
 SOUND_KINDS = ("audio", "folder")

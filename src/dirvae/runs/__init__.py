@@ -13,11 +13,11 @@ can also be *given* as an input, to pick one window, frame or item:
 The package splits by job: :mod:`~dirvae.runs.loading` (a run's model on a
 device, checked against its config; chunked decoding), :mod:`~dirvae.runs.inputs`
 (items named ``file#N``, read like training), :mod:`~dirvae.runs.batches` (whole folders) and
-:mod:`~dirvae.runs.arguments` (the tools' shared flags and output lines).
+:mod:`dirvae.cli.arguments` (the tools' shared flags and output lines, re-exported here).
 Everything is importable from here, as before.
 """
 
-from dirvae.runs.arguments import add_run_arguments, article, positive_float, positive_int, say, warn
+from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say, warn
 from dirvae.runs.batches import iter_batches
 from dirvae.runs.inputs import (
     file_items,

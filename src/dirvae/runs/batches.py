@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dirvae.data import make_loader
 from dirvae.runs.inputs import is_digits, iter_inputs, parse_input
 from dirvae.runs.loading import dataset_for_run
 
@@ -40,8 +41,6 @@ def iter_batches(
     Folders go through a DataLoader (``num_workers`` processes may decode);
     unreadable items are skipped with a warning.
     """
-    from dirvae.data import make_loader
-
     target, index = parse_input(path)
     if index is None and (is_digits(target) or target.is_dir()):
         dataset = dataset_for_run(config, target)

@@ -19,8 +19,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dirvae.data.audio_files import open_audio
+from dirvae.data.audio_windows import read_window, resampled_length
+from dirvae.data.bad_files import describe_error
+from dirvae.data.formats import EXTENSIONS, extension
+from dirvae.data.pixels import load_image
+from dirvae.data.video import frame_to_tensor
+from dirvae.data.video_frames import FrameReader
 from dirvae.errors import DataError
-from dirvae.runs.arguments import article
+from dirvae.cli.arguments import article
 from dirvae.runs.loading import data_options, dataset_for_run
 
 
@@ -64,8 +71,6 @@ def is_digits(path: Path) -> bool:
 
 def file_modality(path: str | Path) -> str | None:
     """The modality a file's extension belongs to (None for an unknown one)."""
-    from dirvae.data.formats import EXTENSIONS, extension
-
     ext = extension(str(path))
     for modality in ("video", "audio", "image"):
         if ext in EXTENSIONS[modality]:
@@ -84,14 +89,10 @@ def _check_file(config: dict[str, Any], path: Path) -> str:
 
 
 def _unreadable(path: Path, modality: str, error: BaseException) -> DataError:
-    from dirvae.data.bad_files import describe_error
-
     return DataError(f"{path}: unreadable or corrupt {modality} file ({describe_error(error)})")
 
 
 def _image_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
-    from dirvae.data.pixels import load_image
-
     if start != 0:
         raise DataError(f"{path}#{start}: an image file has a single item (#0)")
     options = data_options(config)
@@ -104,9 +105,6 @@ def _image_items(config: dict[str, Any], path: Path, start: int, count: int | No
 
 def _audio_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
     """Consecutive windows of one file; a file shorter than a window gives one padded window."""
-    from dirvae.data.audio_files import open_audio
-    from dirvae.data.audio_windows import read_window, resampled_length
-
     options = data_options(config)
     size, rate, channels = options["sample_size"], options["sample_rate"], options["channels"]
     try:
@@ -130,9 +128,6 @@ def _audio_items(config: dict[str, Any], path: Path, start: int, count: int | No
 
 def _video_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
     """Consecutive frames of one file, each converted exactly as VideoFolder does."""
-    from dirvae.data.video import frame_to_tensor
-    from dirvae.data.video_frames import FrameReader
-
     options = data_options(config)
     size, grayscale = options["image_size"], options.get("grayscale", False)
     try:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dirvae.data import detect_modality, digits, open_folder
 from dirvae.errors import DataError, DirvaeError, RunError
 from dirvae.export import CONFIG_NAME, load_pretrained, read_config
 from dirvae.model import DirichletVAE
@@ -140,7 +141,6 @@ def dataset_for_run(config: dict[str, Any], directory: str | Path):
     ``directory="digits"`` (when that folder does not exist) gives the
     embedded digits, so a model trained on them can be evaluated on them.
     """
-    from dirvae.data import detect_modality, digits, open_folder
 
     modality = config.get("modality", "image")
     directory = Path(directory)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 from collections.abc import Callable
 
 from dirvae import printer
@@ -10,7 +12,6 @@ from dirvae import printer
 # ------------------------------------------------------- command-line helpers
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
-    import argparse
 
     try:
         value = int(text)
@@ -23,8 +24,6 @@ def positive_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """An argparse type: a finite number above 0."""
-    import argparse
-    import math
 
     try:
         value = float(text)
