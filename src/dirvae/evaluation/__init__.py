@@ -13,6 +13,7 @@ draws the per-component chart.  The pieces live in submodules:
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Iterable
 
 import torch
@@ -41,6 +42,7 @@ from dirvae.evaluation.likelihood import (
     reconstruction_with_sampler,
     scaled_proposal,
 )
+from dirvae.data.relabelled import Relabelled
 from dirvae.evaluation.report import draw_components_chart, format_table, to_json
 
 __all__ = [
@@ -85,25 +87,17 @@ def _batch_parts(batch) -> tuple[torch.Tensor, torch.Tensor, int]:
     return data, torch.as_tensor(labels, dtype=torch.long), skipped
 
 
-class WithFiles(torch.utils.data.Dataset):
-    """A dataset of audio windows or video frames whose labels carry each item's file.
+def WithFiles(dataset) -> Relabelled:  # noqa: N802 - reads as the dataset type it returns
+    """Audio windows or video frames labelled ``(label, file number)``.
 
-    Items come back as ``(tensor, (label, file number))``, so batches hold
-    labels of shape [B, 2] and :func:`evaluate_model` can split the kNN folds
-    by file even when unreadable items are dropped from a batch.
+    Batches then hold labels of shape [B, 2], so :func:`evaluate_model` can
+    split the kNN folds by file even when unreadable items are dropped.
     """
+    return Relabelled(dataset, partial(_label_and_file, dataset))
 
-    def __init__(self, dataset) -> None:
-        self.dataset = dataset
 
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int):
-        item = self.dataset[index]
-        if item is None:
-            return None
-        return item[0], (item[1], self.dataset.locate(index)[0])
+def _label_and_file(dataset, index: int, item) -> tuple:
+    return item[1], dataset.locate(index)[0]
 
 
 ESS_RELIABLE = 10.0

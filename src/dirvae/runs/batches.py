@@ -10,25 +10,12 @@ import torch
 from torch import Tensor
 
 from dirvae.data import make_loader
+from dirvae.data.relabelled import Relabelled, own_index
 from dirvae.runs.inputs import is_digits, iter_inputs, parse_input
 from dirvae.runs.loading import dataset_for_run
 
 
 # -------------------------------------------------------------------- batches
-class _Indexed(torch.utils.data.Dataset):
-    """A dataset whose label is the item's own index, so skipped items keep names aligned."""
-
-    def __init__(self, dataset) -> None:
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int):
-        item = self.dataset[index]
-        return None if item is None else (item[0], index)
-
-
 def iter_batches(
     config: dict[str, Any],
     path: str | Path,
@@ -44,7 +31,7 @@ def iter_batches(
     target, index = parse_input(path)
     if index is None and (is_digits(target) or target.is_dir()):
         dataset = dataset_for_run(config, target)
-        loader = make_loader(_Indexed(dataset), batch_size, num_workers=num_workers)
+        loader = make_loader(Relabelled(dataset, own_index), batch_size, num_workers=num_workers)
         for batch in loader:
             if batch.data.shape[0]:
                 yield batch.data, [dataset.describe(int(i)) for i in batch.labels]
