@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 import torch
 
+from dirvae.data.relabelled import Relabelled
 from dirvae.evaluation.latents import (
     ACTIVE_THRESHOLD,
     DecoderWeights,
@@ -42,7 +43,6 @@ from dirvae.evaluation.likelihood import (
     reconstruction_with_sampler,
     scaled_proposal,
 )
-from dirvae.data.relabelled import Relabelled
 from dirvae.evaluation.report import draw_components_chart, format_table, to_json
 
 __all__ = [
