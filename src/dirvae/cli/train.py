@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--decoder-input", choices=list(DECODER_INPUTS), help="what the decoder sees: scaled K·z (default), simplex z (paper), log K·z")
     add("--learn-prior", action="store_const", const=True, help="learn the prior's α by gradient (replaces the --prior-burn-in re-estimate)")
     add("--latent", choices=["dirichlet", "gaussian"], help="dirichlet, or gaussian for a baseline")
-    add("--architecture", choices=["auto", "resblock", "resnet", "mlp", "wave", "melresnet"], help="network family (default by modality)")
+    add("--architecture", choices=["auto", "resblock", "resnet", "mlp", "wave", "melresnet", "stft"], help="network family (default by modality)")
     add("--reconstruction", choices=["auto", "mse", "bernoulli", "gaussian", "logistic", "stft"], help="decoder likelihood")
     add("--prior-alpha", type=float, help="Dirichlet prior concentration (default 0.98)")
     add("--prior-burn-in", type=int, help="steps before the prior is re-estimated by moments (default 10000)")

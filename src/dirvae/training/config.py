@@ -22,7 +22,7 @@ from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RE
 from dirvae.training.schedules import KL_SCHEDULES
 
 MODALITIES = ("image", "audio", "video")
-ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet")
+ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet", "stft")
 
 
 @dataclass
@@ -263,6 +263,6 @@ def validate(config: TrainConfig) -> None:
             shown = ", ".join(str(a) for a in allowed if a is not None)
             raise DirvaeError(f"--{name.replace('_', '-')} must be one of {shown}, got {getattr(config, name)!r}")
     if config.type == "audio" and config.architecture in ("resblock", "resnet", "mlp"):
-        raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses wave or melresnet")
-    if config.type in ("image", "video") and config.architecture in ("wave", "melresnet"):
+        raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses stft, wave or melresnet")
+    if config.type in ("image", "video") and config.architecture in ("wave", "melresnet", "stft"):
         raise DirvaeError(f"--architecture {config.architecture} is for audio; {config.type} uses resblock, resnet or mlp")

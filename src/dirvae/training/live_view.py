@@ -75,7 +75,9 @@ class LiveView(L.Callback):
             experiment.add_scalar("latent/active_components", float((usage > 0.5 / usage.numel()).sum()), step)
 
     def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
-        pair = torch.cat([inputs[0], reconstructions[0]], dim=-1)
+        from dirvae.audio_stitching import join_clips
+
+        pair = join_clips([inputs[0], reconstructions[0]], self.sample_rate)  # faded: no click between the two
         save_wav(pair, self.run_dir / "reconstructions.wav", self.sample_rate)
         if experiment is None:
             return

@@ -28,7 +28,7 @@ from dirvae.training.config import SESSION_ONLY, TrainConfig
 
 DEFAULT_DIGITS_EPOCHS = 30
 DEFAULT_IMAGE_SIZE = {"image": 64, "video": 64, "digits": 28}
-DEFAULT_MODEL_SIZE = {"mlp": 20, "resnet": 64, "resblock": 16, "wave": 64, "melresnet": 64}
+DEFAULT_MODEL_SIZE = {"mlp": 20, "resnet": 64, "resblock": 16, "wave": 64, "melresnet": 64, "stft": 64}
 """K per architecture when --model-size is not given.  The MLP's comes from the
 mnist10k K sweep (BENCHMARKS.md): a Dirichlet posterior pays for precision in
 every one of its K−1 directions, so a small K wins on digits."""
@@ -160,7 +160,7 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
         options = {"image_size": list(item_shape[1:]), "in_channels": item_shape[0], "model_size": k}
     elif architecture == "resblock":
         options = {"image_size": list(item_shape[1:]), "in_channels": item_shape[0], "model_size": k, **RESBLOCK_OPTIONS}
-    elif architecture == "wave":
+    elif architecture in ("wave", "stft"):
         options = {"sample_size": item_shape[-1], "channels": item_shape[0], "model_size": k}
     else:
         options = {"sample_size": item_shape[-1], "channels": item_shape[0], "model_size": k, "sample_rate": config.sample_rate}
