@@ -35,6 +35,12 @@ every one of its K−1 directions, so a small K wins on digits."""
 RESBLOCK_OPTIONS = {"widths": [16, 32, 64], "blocks": 1}
 IMAGE_RECONSTRUCTION = "gaussian"
 """The image/video defaults (not the digits'), measured by benchmarks/photos.py."""
+AUDIO_ARCHITECTURE = "stft"
+"""The audio default since issue 10 (``wave`` before): 5-7x the training windows/s and a lower held-out
+log-mel L1 at equal budgets, measured by benchmarks/speech.py."""
+STFT_LOSS_OPTIONS = {"fft_sizes": [2048, 512, 128]}
+"""The STFT loss's resolutions for the ``stft`` architecture: every other one of the class default's six,
+as good or better per CPU-second on held-out speech (benchmarks/speech.py); runs of other nets keep all six."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -133,7 +139,7 @@ def open_dataset(config: TrainConfig) -> tuple[Any, str]:
 def architecture_name(config: TrainConfig, source: str) -> str:
     if config.architecture != "auto":
         return config.architecture
-    return {"image": "mlp" if source == "digits" else "resblock", "video": "resblock", "audio": "wave"}[config.type]
+    return {"image": "mlp" if source == "digits" else "resblock", "video": "resblock", "audio": AUDIO_ARCHITECTURE}[config.type]
 
 
 def uses_digits(config: TrainConfig) -> bool:
@@ -169,6 +175,8 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
         reconstruction = "stft" if config.type == "audio" else "bernoulli" if source == "digits" else IMAGE_RECONSTRUCTION
     # One learned scale per channel, moved SCALE_GAIN times faster than a weight (see losses.reconstruction).
     loss_options = {"channels": item_shape[0], "gain": SCALE_GAIN} if reconstruction in ("gaussian", "logistic") else {}
+    if reconstruction == "stft" and architecture == "stft":
+        loss_options = dict(STFT_LOSS_OPTIONS)
     return {
         "modality": config.type,
         "architecture": {"name": architecture, "options": options},
