@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--components", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="cpu", help="wall time, or this thread's CPU time (default; robust to other jobs)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds of the step comparison (default 15)")
     parser.add_argument("--step-components", type=int, nargs="+", default=[20, 50], help="K of the training-step comparison")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -75,9 +77,9 @@ def main() -> None:
         terms.total.backward()
         optimizer.step()
 
-    step_times = interleaved_timings({key: (lambda key=key: step(key)) for key in models}, repeats=20, rounds=7)
+    step_times = interleaved_timings({key: (lambda key=key: step(key)) for key in models}, repeats=10, rounds=args.rounds, clock=args.clock)
 
-    print(f"# bench_latent  {datetime.date.today()}  {machine()}")
+    print(f"# bench_latent  {datetime.date.today()}  {machine()}  clock={args.clock}")
     print(f"\nSampler + KL, forward+backward, B={args.batch}, K={args.components}")
     print("| method | ms / step | vs igca |\n|---|---|---|")
     for name, label in (("igca", "igca + multi-Gamma KL (paper)"), ("implicit", "implicit (exact) + exact KL (default)"), ("torch", "torch Dirichlet.rsample + torch KL")):

@@ -31,3 +31,13 @@ def test_ablation_skips_cleanly_without_mnist(tmp_path):
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0 and "skipped" in done.stderr
+
+
+@pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None, reason="needs espeak-ng for the speech corpus")
+def test_speech_benchmark_measures_windows_per_second():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "speech.py"), "--speed-only", "--architectures", "stft", "--threads", "1", "--no-write"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "96 training sentences" in done.stderr and "windows/s" in done.stderr

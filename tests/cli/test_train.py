@@ -70,6 +70,7 @@ def test_audio_folder(workdir):
     config = _assert_run_dir(workdir / "run", image=False)
     assert (workdir / "run" / "reconstructions.wav").is_file()
     assert config["data"]["item_shape"] == [1, 2048]
+    assert config["architecture"]["name"] == "stft"  # issue 10: the audio default
 
 
 def test_video_folder(workdir):

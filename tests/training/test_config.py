@@ -35,6 +35,7 @@ def test_bad_config_files_give_one_clear_error(tmp_path, text, message):
         ({"type": "text"}, "--type"),
         ({"model_size": 1}, "--model-size"),
         ({"type": "audio", "architecture": "resnet"}, "for images"),
+        ({"type": "image", "architecture": "stft"}, "is for audio"),
         ({"sampler": "magic"}, "--sampler"),
     ],
 )

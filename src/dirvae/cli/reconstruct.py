@@ -13,10 +13,12 @@ each input beside its reconstruction, one after another; a folder gets one
 PNG per input.  Audio gives, per input file, its windows back to back and
 their reconstruction: in a folder (default reconstructions/, two WAVs per
 file) or, with --out x.wav, all in one sound, each input followed by its
-reconstruction.  Each input is decoded from its posterior mean, or from a
-random draw with --stochastic.  Pictures are read as in training: resized
-and centre-cropped to the model's square size; the command says when that
-cut off part of a non-square input.
+reconstruction.  Consecutive windows of a file are reconstructed through
+windows that overlap by half and are cross-faded back together, so the
+reconstruction has no clicks where windows meet.  Each input is decoded from
+its posterior mean, or from a random draw with --stochastic.  Pictures are
+read as in training: resized and centre-cropped to the model's square size;
+the command says when that cut off part of a non-square input.
 """
 
 from __future__ import annotations
@@ -80,22 +82,47 @@ def _write_pictures(inputs, outputs, names, out: Path, kind: str, fps: float) ->
     return save_pictures(pairs, out, kind, fps=fps) + ", input left, reconstruction right"
 
 
-def _write_sounds(inputs, outputs, names, out: Path, kind: str, rate: int) -> str:
-    from dirvae.io import concat_audio, safe_stem, save_audio
+def _stitched_sounds(model, inputs, names, batch_size: int, stochastic: bool):
+    """Per input file: its windows back to back, and their overlap-add reconstruction.
 
-    groups = _groups(names)
+    Windows that touch in the file (``a.wav#window=3`` then ``=4``) are one
+    signal, reconstructed through half-overlapping windows; the input audio is
+    exactly those samples.
+    """
+    from dirvae.audio_stitching import contiguous_runs, stitch
+    from dirvae.io import concat_audio, split_name
+    from dirvae.runs import reconstruct_in_chunks
+
+    size = inputs.shape[-1]
+
+    def window_model(windows):
+        return reconstruct_in_chunks(model, windows, batch_size, stochastic=stochastic)
+
+    sounds = []
+    for file, indices in _groups(names):
+        numbers = [split_name(names[index])[2] or 0 for index in indices]
+        signals, outputs = [], []
+        for run in contiguous_runs(numbers):
+            signal = concat_audio(inputs[[indices[position] for position in run]])
+            signals.append(signal)
+            outputs.append(stitch(signal, size, window_model, batch_size=batch_size))
+        sounds.append((file, torch.cat(signals, dim=-1), torch.cat(outputs, dim=-1)))
+    return sounds
+
+
+def _write_sounds(sounds, out: Path, kind: str, rate: int) -> str:
+    from dirvae.io import safe_stem, save_audio
+
     if kind == "audio":
-        parts = []
-        for _, indices in groups:
-            parts += [concat_audio(inputs[indices]), concat_audio(outputs[indices])]
+        parts = [part for _, signal, output in sounds for part in (signal, output)]
         save_audio(torch.cat(parts, dim=-1), out, rate)
-        return f"{out} ({len(groups)} input(s), each followed by its reconstruction)"
+        return f"{out} ({len(sounds)} input(s), each followed by its reconstruction)"
     out.mkdir(parents=True, exist_ok=True)
-    for number, (file, indices) in enumerate(groups):
+    for number, (file, signal, output) in enumerate(sounds):
         stem = f"{number:03d}_{safe_stem(file)}"
-        save_audio(concat_audio(inputs[indices]), out / f"{stem}.input.wav", rate)
-        save_audio(concat_audio(outputs[indices]), out / f"{stem}.reconstruction.wav", rate)
-    return f"{out}/ ({len(groups)} × .input.wav and .reconstruction.wav)"
+        save_audio(signal, out / f"{stem}.input.wav", rate)
+        save_audio(output, out / f"{stem}.reconstruction.wav", rate)
+    return f"{out}/ ({len(sounds)} × .input.wav and .reconstruction.wav)"
 
 
 def non_square(names: list[str]) -> list[tuple[str, tuple[int, int]]]:
@@ -141,10 +168,11 @@ def run(args: argparse.Namespace) -> int:
                 f"(e.g. {name}, {width}x{height}); the edges are not reconstructed"
             )  # fmt: skip
     torch.manual_seed(args.seed)
-    outputs = reconstruct_in_chunks(model, inputs, args.batch_size, stochastic=args.stochastic)
     if audio:
-        written = _write_sounds(inputs, outputs, names, out, kind, config["data"]["sample_rate"])
+        sounds = _stitched_sounds(model, inputs, names, args.batch_size, args.stochastic)
+        written = _write_sounds(sounds, out, kind, config["data"]["sample_rate"])
     else:
+        outputs = reconstruct_in_chunks(model, inputs, args.batch_size, stochastic=args.stochastic)
         written = _write_pictures(inputs, outputs, names, out, kind, args.fps)
     say("reconstruct", f"wrote {len(names)} item(s) and their reconstructions to {written}")
     return 0

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from dirvae.io import make_grid
-    from dirvae.io import check_output, concat_audio, save_pictures, save_sounds, save_strip
+    from dirvae.audio_stitching import join_clips
+    from dirvae.io import check_output, save_pictures, save_sounds, save_strip
     from dirvae.runs import decode_in_chunks, load_run
 
     model, config = load_run(args.run, args.device)
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     decoded = decode_in_chunks(model, model.traversal_latents(steps, args.reach), args.batch_size)
     rows = decoded.view(k, steps, *decoded.shape[1:])
     if audio:
-        per_component = torch.stack([concat_audio(row) for row in rows])  # [K, C, steps·T]
+        per_component = torch.stack([join_clips(row, config["data"]["sample_rate"]) for row in rows])  # [K, C, steps·T]
         written = save_sounds(per_component, out, kind, config["data"]["sample_rate"], stem="component")
     elif kind == "image":
         written = save_pictures(decoded, out, kind, columns=steps)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from torch import Tensor
 
+from dirvae.audio_stitching import join_clips
 from dirvae.errors import DirvaeError
 from dirvae.io.pictures import IMAGE_FORMATS, save_frames, save_gif, save_grid
-from dirvae.io.sounds import AUDIO_FORMATS, concat_audio, save_audio, save_audio_files
+from dirvae.io.sounds import AUDIO_FORMATS, save_audio, save_audio_files
 from dirvae.io.video import VIDEO_FORMATS, save_video
 
 KIND_NAMES = {
@@ -127,8 +128,9 @@ def save_sounds(clips: Tensor, out: str | Path, kind: str, sample_rate: int, *, 
     out = Path(out)
     n, _, length = clips.shape
     if kind == "audio":
-        save_audio(concat_audio(clips), out, sample_rate)
-        return f"{out} ({n} × {length} samples at {sample_rate} Hz, back to back)"
+        # Different sounds have nothing to overlap: each fades in and out so no join clicks.
+        save_audio(join_clips(clips, sample_rate), out, sample_rate)
+        return f"{out} ({n} × {length} samples at {sample_rate} Hz, back to back, each faded in and out)"
     if kind == "folder":
         paths = save_audio_files(clips, out, sample_rate, stem)
         return f"{out}/ ({len(paths)} WAV files of {length} samples at {sample_rate} Hz, {paths[0].name} ...)"

@@ -17,8 +17,10 @@ from dirvae.nets.image import (
 )
 from dirvae.nets.melresnet import LogMelSpectrogram, MelResNetEncoder, mel_filterbank
 from dirvae.nets.mlp import MLPDecoder, MLPEncoder, mlp_autoencoder
+from dirvae.nets.spectral import ISTFTDecoder, STFTEncoder, stft_autoencoder
 
 __all__ = [
+    "ISTFTDecoder",
     "LogMelSpectrogram",
     "MLPDecoder",
     "MLPEncoder",
@@ -27,11 +29,13 @@ __all__ = [
     "ResBlockEncoder",
     "ResNetDecoder",
     "ResNetEncoder",
+    "STFTEncoder",
     "WaveDecoder",
     "WaveEncoder",
     "mel_filterbank",
     "mlp_autoencoder",
     "resblock_autoencoder",
     "resnet_autoencoder",
+    "stft_autoencoder",
     "wave_autoencoder",
 ]

@@ -24,7 +24,7 @@ from dirvae.training.options import check_options, option, spec_of
 from dirvae.training.schedules import KL_SCHEDULES
 
 MODALITIES = ("image", "audio", "video")
-ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet")
+ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet", "stft")
 RECONSTRUCTIONS = ("auto", "mse", "bernoulli", "gaussian", "logistic", "stft")
 PRECISIONS = ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
 MAX_IMAGE_SIZE = 4096
@@ -319,6 +319,6 @@ def validate(config: TrainConfig) -> None:
     if not _devices_ok(config.devices):
         raise DirvaeError(f"--devices must be auto, a positive count, or device indices such as 0,1; got {config.devices!r}")
     if config.type == "audio" and config.architecture in ("resblock", "resnet", "mlp"):
-        raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses wave or melresnet")
-    if config.type in ("image", "video") and config.architecture in ("wave", "melresnet"):
+        raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses stft, wave or melresnet")
+    if config.type in ("image", "video") and config.architecture in ("wave", "melresnet", "stft"):
         raise DirvaeError(f"--architecture {config.architecture} is for audio; {config.type} uses resblock, resnet or mlp")

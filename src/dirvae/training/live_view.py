@@ -16,6 +16,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from dirvae.audio_stitching import join_clips
 from dirvae.io import make_grid, save_audio, save_image, side_by_side
 from dirvae.training.module import DirichletVAEModule, batch_data
 
@@ -112,7 +113,7 @@ class LiveView(L.Callback):
             experiment.add_scalar("health/nonfinite_view_values", float(bad), step)
 
     def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
-        pair = torch.cat([inputs[0], reconstructions[0]], dim=-1)
+        pair = join_clips([inputs[0], reconstructions[0]], self.sample_rate)  # faded: no click between the two
         save_audio(pair, self.run_dir / "reconstructions.wav", self.sample_rate)
         if experiment is None:
             return

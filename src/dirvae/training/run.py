@@ -50,13 +50,19 @@ from dirvae.training.schedules import make_kl_schedule
 
 DEFAULT_DIGITS_EPOCHS = 30
 DEFAULT_IMAGE_SIZE = {"image": 64, "video": 64, "digits": 28}
-DEFAULT_MODEL_SIZE = {"mlp": 20, "resnet": 64, "resblock": 16, "wave": 64, "melresnet": 64}
+DEFAULT_MODEL_SIZE = {"mlp": 20, "resnet": 64, "resblock": 16, "wave": 64, "melresnet": 64, "stft": 64}
 """K per architecture when --model-size is not given.  The MLP's comes from the
 mnist10k K sweep (BENCHMARKS.md): a Dirichlet posterior pays for precision in
 every one of its K−1 directions, so a small K wins on digits."""
 RESBLOCK_OPTIONS = {"widths": [16, 32, 64], "blocks": 1}
 IMAGE_RECONSTRUCTION = "gaussian"
 """The image/video defaults (not the digits'), measured by benchmarks/photos.py."""
+AUDIO_ARCHITECTURE = "stft"
+"""The audio default since issue 10 (``wave`` before): 5-7x the training windows/s and a lower held-out
+log-mel L1 at equal budgets, measured by benchmarks/speech.py."""
+STFT_LOSS_OPTIONS = {"fft_sizes": [2048, 512, 128]}
+"""The STFT loss's resolutions for the ``stft`` architecture: every other one of the class default's six,
+as good or better per CPU-second on held-out speech (benchmarks/speech.py); runs of other nets keep all six."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -172,7 +178,7 @@ def data_module(config: TrainConfig, dataset: Any, item_shape: tuple[int, ...], 
 def architecture_name(config: TrainConfig, source: str) -> str:
     if config.architecture != "auto":
         return config.architecture
-    return {"image": "mlp" if source == "digits" else "resblock", "video": "resblock", "audio": "wave"}[config.type]
+    return {"image": "mlp" if source == "digits" else "resblock", "video": "resblock", "audio": AUDIO_ARCHITECTURE}[config.type]
 
 
 def uses_digits(config: TrainConfig) -> bool:
@@ -199,7 +205,7 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
         options = {"image_size": list(item_shape[1:]), "in_channels": item_shape[0], "model_size": k}
     elif architecture == "resblock":
         options = {"image_size": list(item_shape[1:]), "in_channels": item_shape[0], "model_size": k, **RESBLOCK_OPTIONS}
-    elif architecture == "wave":
+    elif architecture in ("wave", "stft"):
         options = {"sample_size": item_shape[-1], "channels": item_shape[0], "model_size": k}
     else:
         options = {"sample_size": item_shape[-1], "channels": item_shape[0], "model_size": k, "sample_rate": config.sample_rate}
@@ -208,6 +214,8 @@ def model_config(config: TrainConfig, item_shape: tuple[int, ...], source: str) 
         reconstruction = "stft" if config.type == "audio" else "bernoulli" if source == "digits" else IMAGE_RECONSTRUCTION
     # One learned scale per channel, moved SCALE_GAIN times faster than a weight (see losses.reconstruction).
     loss_options = {"channels": item_shape[0], "gain": SCALE_GAIN} if reconstruction in ("gaussian", "logistic") else {}
+    if reconstruction == "stft" and architecture == "stft":
+        loss_options = dict(STFT_LOSS_OPTIONS)
     return {
         "modality": config.type,
         "architecture": {"name": architecture, "options": options},
