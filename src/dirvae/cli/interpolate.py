@@ -24,12 +24,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+import torch
+import torch.nn.functional as F
+from torch import Tensor
 
 from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
-
-if TYPE_CHECKING:
-    from torch import Tensor
 
 KINDS = {
     "image": ("gif", "image", "video", "folder"),
@@ -47,8 +46,6 @@ def for_viewing(steps: Tensor, a: Tensor, b: Tensor, kind: str) -> tuple[Tensor,
     ``steps`` is ``[N, C, H, W]``; ``a`` and ``b`` are ``[1, C, H, W]`` inputs.
     Returns the pictures and the strip's column count (None for animations).
     """
-    import torch
-    import torch.nn.functional as F
 
     a, b = a.to(steps).clamp(0, 1), b.to(steps).clamp(0, 1)
     if kind == "image":
@@ -96,8 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.io import check_output, save_pictures, save_sounds
-    from dirvae.runs import decode_in_chunks, forwarding_warnings, load_run, most_energetic_item, warn
+    from dirvae.io import check_output, save_pictures, save_sounds  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.runs import decode_in_chunks, forwarding_warnings, load_run, most_energetic_item, warn  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     model, config = load_run(args.run, args.device)
     modality = config["modality"]

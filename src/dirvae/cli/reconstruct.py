@@ -27,7 +27,9 @@ import argparse
 from pathlib import Path
 
 import torch
+from PIL import Image
 
+from dirvae.audio_stitching import contiguous_runs, stitch
 from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int, say
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")
@@ -53,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _groups(names: list[str]) -> list[tuple[str, list[int]]]:
     """Consecutive items of the same file, in order: [(file, [item indices])]."""
-    from dirvae.io import split_name
+    from dirvae.io import split_name  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     groups: list[tuple[str, list[int]]] = []
     for index, name in enumerate(names):
@@ -66,8 +68,8 @@ def _groups(names: list[str]) -> list[tuple[str, list[int]]]:
 
 
 def _write_pictures(inputs, outputs, names, out: Path, kind: str, fps: float) -> str:
-    from dirvae.io import side_by_side
-    from dirvae.io import save_image, save_pictures, safe_stem
+    from dirvae.io import side_by_side  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.io import save_image, save_pictures, safe_stem  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     if kind == "image":
         save_image(side_by_side(inputs, outputs), out)
@@ -89,9 +91,8 @@ def _stitched_sounds(model, inputs, names, batch_size: int, stochastic: bool):
     signal, reconstructed through half-overlapping windows; the input audio is
     exactly those samples.
     """
-    from dirvae.audio_stitching import contiguous_runs, stitch
-    from dirvae.io import concat_audio, split_name
-    from dirvae.runs import reconstruct_in_chunks
+    from dirvae.io import concat_audio, split_name  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.runs import reconstruct_in_chunks  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     size = inputs.shape[-1]
 
@@ -111,7 +112,7 @@ def _stitched_sounds(model, inputs, names, batch_size: int, stochastic: bool):
 
 
 def _write_sounds(sounds, out: Path, kind: str, rate: int) -> str:
-    from dirvae.io import safe_stem, save_audio
+    from dirvae.io import safe_stem, save_audio  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     if kind == "audio":
         parts = [part for _, signal, output in sounds for part in (signal, output)]
@@ -127,7 +128,6 @@ def _write_sounds(sounds, out: Path, kind: str, rate: int) -> str:
 
 def non_square(names: list[str]) -> list[tuple[str, tuple[int, int]]]:
     """The image files among ``names`` that are not square (read from their headers only)."""
-    from PIL import Image
 
     found = []
     for name in names:
@@ -145,8 +145,8 @@ def non_square(names: list[str]) -> list[tuple[str, tuple[int, int]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.io import check_output
-    from dirvae.runs import forwarding_warnings, load_run, reconstruct_in_chunks, spread_inputs, warn
+    from dirvae.io import check_output  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.runs import forwarding_warnings, load_run, reconstruct_in_chunks, spread_inputs, warn  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     model, config = load_run(args.run, args.device)
     modality = config["modality"]

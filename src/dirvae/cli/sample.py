@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from dirvae.errors import DirvaeError
 from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int, say
+from dirvae.errors import DirvaeError
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")
 SOUND_KINDS = ("audio", "folder")
@@ -57,8 +57,8 @@ def parse_alpha(text: str, k: int) -> torch.Tensor:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.io import check_output, save_pictures, save_sounds
-    from dirvae.runs import decode_in_chunks, load_run
+    from dirvae.io import check_output, save_pictures, save_sounds  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.runs import decode_in_chunks, load_run  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     model, config = load_run(args.run, args.device)
     modality = config["modality"]

@@ -18,6 +18,9 @@ import argparse
 import math
 from pathlib import Path
 
+import torch
+
+from dirvae.audio_stitching import join_clips
 from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")
@@ -55,12 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
-    from dirvae.io import make_grid
-    from dirvae.audio_stitching import join_clips
-    from dirvae.io import check_output, save_pictures, save_sounds, save_strip
-    from dirvae.runs import decode_in_chunks, load_run
+    from dirvae.io import make_grid  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.io import check_output, save_pictures, save_sounds, save_strip  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
+    from dirvae.runs import decode_in_chunks, load_run  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
 
     model, config = load_run(args.run, args.device)
     modality = config["modality"]
