@@ -27,7 +27,7 @@ from dirvae.data.audio_windows import (
 )
 from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.file_items import ItemsAcrossFiles
-from dirvae.data.files import no_readable_error, open_listing
+from dirvae.data.files import ListedFolder, no_readable_error
 from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
@@ -48,7 +48,7 @@ def padding_mode(pad_last: bool | str) -> str:
     return str(pad_last)
 
 
-class AudioFolder(ItemsAcrossFiles, Dataset):
+class AudioFolder(ItemsAcrossFiles, ListedFolder, Dataset):
     """Windows of every audio file libsndfile or FFmpeg reads under a folder.
 
     ``pad_last`` says which last partial windows are zero-padded rather than
@@ -82,10 +82,7 @@ class AudioFolder(ItemsAcrossFiles, Dataset):
         self.sample_rate = int(sample_rate)
         self.channels: ChannelSpec = channels if isinstance(channels, int) else tuple(int(c) for c in channels)
         self.pad_last = padding_mode(pad_last)
-        self.listing = open_listing(directory, self.modality, labels)
-        self.root = self.listing.root
-        self.paths = self.listing.paths
-        self.classes = self.listing.classes
+        self._list(directory, labels)
         self.bad_files = BadFiles()
         self._scan()
         self._local = threading.local()

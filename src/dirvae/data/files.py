@@ -198,3 +198,22 @@ def no_readable_error(listing: FileListing, modality: str, tried: int, example: 
         f"{listing.root}: no readable {modality} file ({tried} tried, e.g. {example}) "
         f"(accepted {modality} formats: {accepted_formats(modality)})"
     )
+
+
+class ListedFolder:
+    """Mixin for folder datasets: the listing and what it exposes (root, paths, classes)."""
+
+    modality = "image"
+
+    def _list(self, directory: str | os.PathLike, labels: bool | None) -> None:
+        self.listing = open_listing(directory, self.modality, labels)
+        self.root = self.listing.root
+        self.paths = self.listing.paths
+        self.classes = self.listing.classes
+
+
+def checked_image_size(image_size: int | None) -> int | None:
+    """A picture size option: a positive integer, or None for the files' own size."""
+    if image_size is not None and int(image_size) < 1:
+        raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
+    return None if image_size is None else int(image_size)

@@ -8,14 +8,13 @@ import torch
 from torch.utils.data import Dataset
 
 from dirvae.data.bad_files import BadFiles, describe_error
-from dirvae.data.files import no_readable_error, open_listing
+from dirvae.data.files import ListedFolder, checked_image_size, no_readable_error
 from dirvae.data.pixels import load_image
-from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
 
 
-class ImageFolder(Dataset):
+class ImageFolder(ListedFolder, Dataset):
     """Every image Pillow reads under a folder (recursively), one item per file.
 
     Files are listed by extension and only opened when read, so a 100k-file
@@ -34,13 +33,8 @@ class ImageFolder(Dataset):
         grayscale: bool = False,
         labels: bool | None = None,
     ) -> None:
-        if image_size is not None and int(image_size) < 1:
-            raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
-        self.listing = open_listing(directory, self.modality, labels)
-        self.root = self.listing.root
-        self.paths = self.listing.paths
-        self.classes = self.listing.classes
-        self.image_size = None if image_size is None else int(image_size)
+        self.image_size = checked_image_size(image_size)
+        self._list(directory, labels)
         self.grayscale = bool(grayscale)
         self.channels = 1 if self.grayscale else 3
         self.bad_files = BadFiles()

@@ -14,10 +14,9 @@ from torch.utils.data import Dataset
 
 from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.file_items import ItemsAcrossFiles
-from dirvae.data.files import no_readable_error, open_listing
+from dirvae.data.files import ListedFolder, checked_image_size, no_readable_error
 from dirvae.data.pixels import picture_to_tensor
 from dirvae.data.video_frames import FrameReader, count_frames
-from dirvae.errors import DataError
 
 Item = tuple[torch.Tensor, int] | None
 
@@ -29,7 +28,7 @@ _PRESCALE_MARGIN = 2
 _INHERITED: list[OrderedDict] = []
 
 
-class VideoFolder(ItemsAcrossFiles, Dataset):
+class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
     """Every frame of every video PyAV decodes under a folder.
 
     Item i is one frame, found by timestamp so that any order of access gives
@@ -49,15 +48,10 @@ class VideoFolder(ItemsAcrossFiles, Dataset):
         grayscale: bool = False,
         labels: bool | None = None,
     ) -> None:
-        if image_size is not None and int(image_size) < 1:
-            raise DataError(f"image_size must be a positive integer or None, not {image_size!r}")
-        self.image_size = None if image_size is None else int(image_size)
+        self.image_size = checked_image_size(image_size)
         self.grayscale = bool(grayscale)
         self.channels = 1 if self.grayscale else 3
-        self.listing = open_listing(directory, self.modality, labels)
-        self.root = self.listing.root
-        self.paths = self.listing.paths
-        self.classes = self.listing.classes
+        self._list(directory, labels)
         self.bad_files = BadFiles()
         self._scan()
         self._local = threading.local()
