@@ -64,38 +64,6 @@ def check_output(path: str | Path, kinds: Sequence[str], what: str) -> str:
     return kind
 
 
-def output_kind(path: str | Path) -> str:
-    """``image``, ``gif``, ``video``, ``audio``, ``csv``, ``npy``, ``folder`` or ``unknown``."""
-    path = Path(path)
-    if path.is_dir():
-        return "folder"
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_FORMATS:
-        return "image"
-    if suffix == ".gif":
-        return "gif"
-    if suffix in VIDEO_FORMATS:
-        return "video"
-    if suffix in AUDIO_FORMATS:
-        return "audio"
-    if suffix in (".csv", ".npy"):
-        return suffix[1:]
-    if suffix == "":
-        return "folder"
-    return "unknown"
-
-
-def check_output(path: str | Path, kinds: Sequence[str], what: str) -> str:
-    """The kind of ``path`` if ``what`` can be written that way, else one clear error."""
-    kind = output_kind(path)
-    if kind not in kinds:
-        choices = "; ".join(KIND_NAMES[k] for k in kinds)
-        raise DirvaeError(f"--out {path}: {what} can be written as {choices}")
-    if kind == "folder" and Path(path).is_file():
-        raise DirvaeError(f"--out {path}: is a file, not a folder")
-    return kind
-
-
 def save_pictures(
     images: Tensor,
     out: str | Path,
