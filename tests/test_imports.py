@@ -1,9 +1,9 @@
 """The package's import graph: no cycles, every module importable on its own, a Lightning-free core."""
 
 import ast
+import json
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
@@ -51,20 +51,43 @@ def test_the_module_level_import_graph_has_no_cycles():
     assert not cycles, cycles
 
 
-def _import_alone(name: str) -> tuple[str, int, str]:
-    code = f"import sys, {name}; print('lightning' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    return name, done.returncode, (done.stdout.strip() if done.returncode == 0 else done.stderr.strip().splitlines()[-1])
+_IMPORT_EACH_ALONE = """
+import json, os, sys
+import numpy, torch  # third-party only: no dirvae module is loaded before the fork
+for name in sys.argv[1:]:
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.close(read)
+        try:
+            __import__(name)
+            message = {"name": name, "ok": True, "lightning": "lightning" in sys.modules}
+        except BaseException as error:
+            message = {"name": name, "ok": False, "error": f"{type(error).__name__}: {error}"}
+        os.write(write, json.dumps(message).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        print(pipe.read(), flush=True)
+    os.wait()
+"""
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter_and_the_core_needs_no_lightning():
+    """Each module is imported first, in a process where no other dirvae module is loaded.
+
+    One fresh interpreter loads torch and numpy, then forks a child per module,
+    so an import that only works after some other module was loaded fails
+    here (fork keeps this to seconds instead of an interpreter start each).
+    """
     names = [name for name in _modules() if name != "dirvae.__main__"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(_import_alone, names))
-    failures = [f"{name}: {detail}" for name, code, detail in results if code != 0]
+    done = subprocess.run([sys.executable, "-c", _IMPORT_EACH_ALONE, *names], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert [result["name"] for result in results] == names
+    failures = [f"{result['name']}: {result['error']}" for result in results if not result["ok"]]
     assert not failures, failures
     core = ("dirvae.latent", "dirvae.model", "dirvae.model_config", "dirvae.losses", "dirvae.nets", "dirvae.optim")
-    with_lightning = [name for name, _, detail in results if name.startswith(core) and detail == "True"]
+    with_lightning = [result["name"] for result in results if result["name"].startswith(core) and result["lightning"]]
     assert not with_lightning, with_lightning
 
 
