@@ -53,15 +53,13 @@ def quiet_lightning() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.training.checkpoints import read_progress  # deferred: loads Lightning, and dirvae --help imports every command
-    from dirvae.training.run import Terminated, new_run_dir, past_cap, read_saved_config, resume_checkpoint, say, train  # deferred: Lightning
-
-    quiet_lightning()
     layers: list[dict] = []
     resume_from = None
     cli = given_options(args)
     saved_layer: dict = {}
     if args.load:
+        from dirvae.training.run import read_saved_config, resume_checkpoint  # deferred: Lightning (seconds), see below
+
         run_dir = Path(args.load)
         resume_from = resume_checkpoint(run_dir)
         saved_layer = saved_options(legacy_training_options(read_saved_config(run_dir).get("training", {})), run_dir / "config.json")
@@ -75,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
         for cap in CAPS:
             saved_layer.pop(cap, None)
     config = resolve(*layers)
+    # Lightning loads only now, so a bad option value is a one-line error in a second or two.
+    from dirvae.training.checkpoints import read_progress  # deferred: Lightning, and `dirvae --help` imports every command
+    from dirvae.training.run import Terminated, new_run_dir, past_cap, say, train  # deferred: Lightning, as above
+
+    quiet_lightning()
     if args.load:
         config.run_dir = str(Path(args.load))
         config.load = args.load
