@@ -16,12 +16,7 @@ import torch
 from dirvae.model import DirichletVAE
 from dirvae.run_files import CONFIG_NAME, RUN_FORMAT, WEIGHTS_NAME, read_config, read_weights, write_run
 
-__all__ = ["CONFIG_NAME", "RUN_FORMAT", "WEIGHTS_NAME", "load_pretrained", "model_options", "read_config", "read_weights", "save_pretrained", "write_run"]
-
-
-def model_options(model: DirichletVAE) -> dict[str, Any]:
-    """The ``model`` section of ``config.json`` for ``model``."""
-    return model.config.run_sections()["model"]
+__all__ = ["CONFIG_NAME", "RUN_FORMAT", "WEIGHTS_NAME", "load_pretrained", "read_config", "read_weights", "save_pretrained", "write_run"]
 
 
 def save_pretrained(model: DirichletVAE, run_dir: str | Path, config: dict[str, Any]) -> Path:

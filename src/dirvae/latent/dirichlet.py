@@ -80,29 +80,19 @@ def log_gamma_igca(alpha: Tensor, uniform: Tensor) -> Tensor:
     return (uniform.log() + torch.lgamma(alpha + 1.0)) / alpha
 
 
-def _log_gamma_exact(alpha: Tensor) -> Tensor:
-    """Exact log Gamma(α, 1) draws with implicit-reparameterisation gradients.
-
-    Small α makes Gamma draws underflow to 0 (pytorch#76030), so we use the
-    boosting identity ``Gamma(α) = Gamma(α + 1) · U^{1/α}``: the Gamma(α + 1)
-    draw (≥ 1 shape, never underflows in practice) carries torch's implicit
-    gradient, and ``log U / α`` is an explicit reparameterisation.  The result
-    is exactly Gamma(α)-distributed, in log space.  (The training path fuses
-    this with the normalisation: :class:`_ImplicitLogDirichlet`.)
-    """
-    boosted = torch._standard_gamma(alpha + 1.0)
-    uniform = torch.rand_like(alpha).clamp_min(UNIFORM_FLOOR)
-    return boosted.clamp_min(torch.finfo(boosted.dtype).tiny).log() + uniform.log() / alpha
-
-
 class _ImplicitLogDirichlet(torch.autograd.Function):
-    """``log z`` of an exact Dirichlet draw (boosted Gamma draws, log-softmax) as one autograd node.
+    """``log z`` of an exact Dirichlet draw, as one autograd node.
 
-    The same draw and gradient as autograd through :func:`_log_gamma_exact`
-    and ``log_softmax``, with the same random numbers, but one node instead
-    of about ten: at a latent's size a CPU spends its time on per-node
-    overhead, not arithmetic.  Backward: ``∂ log v / ∂α = ∂g/∂α / g − log U / α²``
-    (torch's implicit Gamma gradient for ``∂g/∂α``), through the softmax.
+    Small α makes Gamma draws underflow to 0 (pytorch#76030), so the draw uses
+    the boosting identity ``Gamma(α) = Gamma(α + 1) · U^{1/α}``: the
+    Gamma(α + 1) draw ``g`` carries torch's implicit-reparameterisation
+    gradient and ``log U / α`` is an explicit one; the result is exactly
+    Gamma(α)-distributed, in log space, then normalised by a log-softmax.
+
+    One node instead of the ten autograd would build (same random numbers,
+    same gradient; the test compares them): at a latent's size a CPU spends
+    its time on per-node overhead, not arithmetic.  Backward:
+    ``∂ log v / ∂α = ∂g/∂α / g − log U / α²``, through the softmax.
     """
 
     @staticmethod
