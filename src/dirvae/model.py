@@ -88,11 +88,6 @@ class LossTerms:
         return -(self.reconstruction + self.kl)
 
 
-def _sum_positions(values: Tensor) -> Tensor:
-    """``[B, *rest]`` → ``[B]``: a latent field's KL is the sum over its positions."""
-    return values.reshape(values.shape[0], -1).sum(dim=1)
-
-
 class DirichletVAE(nn.Module):
     """A VAE with a K-simplex at every latent position.
 
@@ -463,7 +458,7 @@ class DirichletVAE(nn.Module):
 
     def kl_per_sample(self, posterior: Posterior) -> Tensor:
         """KL(q(z|x) ‖ p(z)) per sample ``[B]``, summed over latent positions."""
-        return _sum_positions(posterior.kl(self.prior_concentration(), self.kl_kind))
+        return posterior.kl(self.prior_concentration(), self.kl_kind)
 
     def loss(self, x: Tensor, kl_weight: float = 1.0, target: Tensor | None = None) -> LossTerms:
         """Loss terms for a batch; ``target`` defaults to ``x`` (an autoencoder)."""

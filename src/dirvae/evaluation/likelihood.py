@@ -53,7 +53,7 @@ from typing import Callable, Union
 import torch
 from torch import Tensor
 
-from dirvae.latent.dirichlet import dirichlet_log_prob, kl_dirichlet, rsample_log_dirichlet
+from dirvae.latent.dirichlet import dirichlet_log_prob, rsample_log_dirichlet
 from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior, standard_normal_log_prob
 
 Posterior = Union[DirichletPosterior, GaussianPosterior]
@@ -139,7 +139,7 @@ def _draw(model, posterior, chunk: int) -> tuple[Tensor, Tensor, Tensor]:
         log_variance = _repeat_rows(posterior.log_variance, chunk)
         repeated = GaussianPosterior(mean, log_variance)
         z = repeated.sample()
-        return z, _sum_positions(standard_normal_log_prob(z)), _sum_positions(repeated.log_prob(z))
+        return z, _sum_positions(standard_normal_log_prob(z)), repeated.log_prob(z)
     raise TypeError(f"unsupported posterior {type(posterior).__name__}")
 
 
@@ -162,8 +162,8 @@ def scaled_proposal(scale: float) -> Callable[[Posterior], Posterior]:
 def exact_kl(model, posterior) -> Tensor:
     """KL(q(z|x) ‖ p(z)) in closed form per item ``[B]``, summed over positions."""
     if isinstance(posterior, DirichletPosterior):
-        return _sum_positions(kl_dirichlet(posterior.concentration, model.prior_concentration(), "dirichlet", floor=posterior.floor))
-    return _sum_positions(posterior.kl())
+        return posterior.kl(model.prior_concentration(), "dirichlet")
+    return posterior.kl()
 
 
 @torch.no_grad()

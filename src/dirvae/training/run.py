@@ -114,9 +114,6 @@ def say(message: str) -> None:
     printer.note(message)
 
 
-launched_rank_zero = printer.is_rank_zero
-
-
 # ----------------------------------------------------------------------- data
 def _has_files(directory: Path) -> bool:
     if not directory.is_dir():
