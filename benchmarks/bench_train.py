@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_train.py                 # CPU: digits default + 64x64 ResNet
     .venv/bin/python benchmarks/bench_train.py --gpu           # GPU: 64x64 and 256x256 ResNet, fp32 vs bf16
     .venv/bin/python benchmarks/bench_train.py --overhead --threads 1   # trainer vs a bare loop (issue 11)
+    .venv/bin/python benchmarks/bench_train.py --overhead --threads 1 --batch 100 --model-size 50   # issue 11's setting
 
 Each case runs `dirvae.training.run.train` (Lightning, checkpoints, live
 view, logging: everything a user gets) for --steps optimiser steps and times
@@ -123,46 +124,96 @@ def bare_loop_rate(config, steps: int, warmup: int) -> tuple[float, float]:
     return timed / (time.perf_counter() - started), statistics.median(times)
 
 
+def lightning_floor_rate(config, steps: int, warmup: int) -> tuple[float, float]:
+    """Samples/s of the least Lightning loop: a plain LightningModule whose step is ``model.loss``.
+
+    Same networks, optimiser, clipping and data loader as ``dirvae train``,
+    but no logger, callbacks, validation or checkpoints: what Lightning's
+    automatic optimisation costs by itself, so the table can say how much of
+    the trainer's overhead is ours.
+    """
+    from dirvae.data import make_loader
+    from dirvae.optim import make_optimizer
+
+    class Plain(L.LightningModule):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def training_step(self, batch, batch_idx):
+            return self.model.loss(batch.data, kl_weight=1.0).total
+
+        def configure_optimizers(self):
+            return make_optimizer(self.parameters(), config.learning_rate)
+
+    L.seed_everything(config.seed, verbose=False)
+    dataset, source = run_module.open_dataset(config)
+    item_shape = tuple(dataset.item_shape)
+    model = run_module.build_for_training(run_module.model_config(config, item_shape, source), item_shape)
+    timer = StepTimer(warmup)
+    trainer = L.Trainer(
+        accelerator="cpu", max_steps=steps, max_epochs=10_000, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, gradient_clip_val=config.clip_norm, callbacks=[timer],
+    )  # fmt: skip
+    trainer.fit(Plain(model), make_loader(dataset, config.batches, shuffle=True, seed=config.seed))
+    return timer.samples / timer.elapsed, statistics.median(timer.step_times)
+
+
 def overhead(args: argparse.Namespace) -> None:
-    """``dirvae train`` on the digits against the bare loop, interleaved in one process."""
+    """``dirvae train`` on the digits against a bare loop and a plain Lightning loop, interleaved in one process."""
     import os
 
     from dirvae.training.config import TrainConfig
 
-    defaults = TrainConfig()  # checkpoint and live-view intervals as a user gets them
+    defaults = TrainConfig()  # checkpoint, live-view and validation settings as a user gets them
     options = {"no_gpu": True, "threads": args.threads, "save_freq": defaults.save_freq, "log_every": defaults.log_every}
     if args.batch:
         options["batches"] = args.batch
+    if args.model_size:
+        options["model_size"] = args.model_size
+    names = ("bare", "lightning", "dirvae")
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    steps: dict[str, list[float]] = {name: [] for name in names}
+    loads = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         cwd = Path.cwd()
         os.chdir(workdir)  # no data/ folder here: the digits
-        bare, trainer, bare_step, trainer_step, loads = [], [], [], [], []
         try:
             for round_index in range(args.rounds):
                 config = resolve({"iterations": args.steps, "epochs": 10_000, **options})
-                rate, step = bare_loop_rate(config, args.steps, args.warmup)
-                bare.append(rate)
-                bare_step.append(step)
-                result = measure(options, args.steps, args.warmup, workdir, f"run{round_index}")
-                trainer.append(result["samples_per_s"])
-                trainer_step.append(result["median_step_s"])
+                # Rotate which goes first: this machine's speed drifts within a round.
+                order = names[round_index % 3 :] + names[: round_index % 3]
+                for name in order:
+                    if name == "bare":
+                        rate, step = bare_loop_rate(config, args.steps, args.warmup)
+                    elif name == "lightning":
+                        rate, step = lightning_floor_rate(config, args.steps, args.warmup)
+                    else:
+                        result = measure(options, args.steps, args.warmup, workdir, f"run{round_index}")
+                        rate, step = result["samples_per_s"], result["median_step_s"]
+                    rates[name].append(rate)
+                    steps[name].append(step)
                 loads.append(os.getloadavg()[0])
                 print(
-                    f"round {round_index}: bare {bare[-1]:,.0f}  dirvae train {trainer[-1]:,.0f} samples/s  "
-                    f"ratio {trainer[-1] / bare[-1]:.3f}; median-step ratio {bare_step[-1] / trainer_step[-1]:.3f}; load {loads[-1]:.2f}",
+                    f"round {round_index}: bare {rates['bare'][-1]:,.0f}  plain Lightning {rates['lightning'][-1]:,.0f}  "
+                    f"dirvae train {rates['dirvae'][-1]:,.0f} samples/s; load {loads[-1]:.2f}",
                     file=sys.stderr, flush=True,
                 )  # fmt: skip
         finally:
             os.chdir(cwd)
-    ratios = [t / b for t, b in zip(trainer, bare)]
-    step_ratios = [b / t for b, t in zip(bare_step, trainer_step)]
+
+    def ratios(values: dict[str, list[float]], name: str, inverse: bool = False) -> list[float]:
+        return [(b / x if inverse else x / b) for x, b in zip(values[name], values["bare"])]
+
     print(f"\n# bench_train --overhead  {datetime.date.today()}  {machine()}  load average {min(loads):.2f}-{max(loads):.2f}")
     print(f"batch {config.batches}, K {run_module.model_size(config, 'digits')}, {args.steps} steps a run ({args.warmup} untimed), {args.rounds} interleaved rounds")
-    print(f"bare loop      median {statistics.median(bare):,.0f} samples/s")
-    print(f"dirvae train   median {statistics.median(trainer):,.0f} samples/s (validation, checkpoints, live view, logging on)")
-    print(f"ratio (throughput)   median {statistics.median(ratios):.3f}  (per round: {', '.join(f'{r:.3f}' for r in ratios)})")
-    print(f"ratio (median step)  median {statistics.median(step_ratios):.3f}  (per round: {', '.join(f'{r:.3f}' for r in step_ratios)})")
+    print("| loop | samples/s (median) | throughput / bare (median of rounds) | median step: bare / this |\n|---|---|---|---|")
+    labels = {"bare": "bare loop (loss, backward, clip, Adam)", "lightning": "plain Lightning (no logger, callbacks, validation)", "dirvae": "dirvae train (everything on)"}
+    for name in names:
+        through = ratios(rates, name)
+        step = ratios(steps, name, inverse=True)
+        print(f"| {labels[name]} | {statistics.median(rates[name]):,.0f} | {statistics.median(through):.3f} ({min(through):.2f}-{max(through):.2f}) | {statistics.median(step):.3f} |")
 
 
 def main() -> None:
@@ -175,6 +226,7 @@ def main() -> None:
     parser.add_argument("--overhead", action="store_true", help="digits: dirvae train vs a bare loop, interleaved (issue 11)")
     parser.add_argument("--rounds", type=int, default=5, help="--overhead: interleaved rounds")
     parser.add_argument("--batch", type=int, default=None, help="--overhead: batch size (default: dirvae train's)")
+    parser.add_argument("--model-size", type=int, default=None, help="--overhead: K (default: dirvae train's for the digits)")
     args = parser.parse_args()
     if not args.gpu:
         torch.set_num_threads(args.threads)

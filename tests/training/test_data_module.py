@@ -103,3 +103,15 @@ def test_grouped_train_loader_keeps_files_together(shuffle):
     data = DirvaeDataModule.from_dataset(_Grouped([6, 6, 6, 6]), val_fraction=0.25, batch_size=6, shuffle=shuffle)
     for batch in data.train_dataloader():
         assert len(set(batch.data[:, 0].tolist())) == 1
+
+
+def test_batches_move_to_the_device_as_batches():
+    data = DirvaeDataModule.from_dataset(digits(8), val_fraction=0)
+    batch = next(iter(data.train_dataloader()))
+    same = data.transfer_batch_to_device(batch, torch.device("cpu"), 0)
+    assert same is batch
+    moved = data.transfer_batch_to_device(batch, torch.device("meta"), 0)
+    assert type(moved) is type(batch) and moved.data.device.type == "meta" and moved.labels.device.type == "meta"
+    assert moved.skipped == batch.skipped
+    # Anything else goes through Lightning's own walk.
+    assert data.transfer_batch_to_device({"x": torch.ones(2)}, torch.device("meta"), 0)["x"].device.type == "meta"

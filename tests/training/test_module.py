@@ -118,3 +118,33 @@ def test_bad_files_count_once_across_windows_epochs_and_workers(tmp_path):
     items, names = result.stdout.split(" ", 1)
     assert int(items) >= 3 * 4 and names.strip() == "['b.wav']"  # 4+ windows lost each epoch, one file
     assert result.stderr.count("skipping unreadable file b.wav") == 1, result.stderr
+
+
+class _Recorder:
+    """A logger stand-in that keeps every point it is given."""
+
+    def __init__(self):
+        self.points = []
+
+    def log_metrics(self, metrics, step):
+        self.points.append((step, dict(metrics)))
+
+
+def test_curves_write_rare_scalars_only_when_they_change_and_at_epoch_ends(tmp_path, monkeypatch):
+    module = _module()
+    recorder = _Recorder()
+    monkeypatch.setattr(DirichletVAEModule, "loggers", property(lambda self: [recorder]))
+    for step in (1, 10, 20):
+        module._interval.add(torch.arange(7.0))
+        if step == 20:
+            module.sanitized_gradients = 3
+        module._write_point(step)
+    module._interval.add(torch.arange(7.0))
+    module._write_point(25, every_scalar=True)
+    points = dict(recorder.points)
+    assert "health/sanitized_gradients" in points[1] and "alpha/prior_mean" in points[1]
+    assert "health/sanitized_gradients" not in points[10] and "alpha/prior_mean" not in points[10]
+    assert points[20]["health/sanitized_gradients"] == 3 and "health/skipped_files" not in points[20]
+    assert {"health/skipped_files", "health/sanitized_gradients", "alpha/prior_mean"} <= set(points[25])
+    # The running means are in every point.
+    assert all("train/loss" in metrics and "train/kl_weight" in metrics for metrics in points.values())

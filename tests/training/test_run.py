@@ -10,3 +10,17 @@ def test_new_runs_log_into_the_run_folder_and_old_runs_keep_their_tensorboard_fo
     old = tmp_path / "old"
     (old / "tensorboard").mkdir(parents=True)
     assert Path(tensorboard_logger(old).log_dir).resolve() == (old / "tensorboard").resolve()
+
+
+def test_validation_runs_at_epoch_ends_unless_epochs_are_short():
+    from dirvae.training.run import MIN_VALIDATION_STEPS, validation_schedule
+
+    assert validation_schedule(500, 1000, 5000, True) == {"val_check_interval": 500}
+    # Long epochs also validate every --val-every steps within them.
+    assert validation_schedule(5000, 1000, 50_000, True) == {"val_check_interval": 1000}
+    # Short epochs (the digits) validate every MIN_VALIDATION_STEPS steps across epochs ...
+    assert validation_schedule(54, 1000, 1620, True) == {"val_check_interval": MIN_VALIDATION_STEPS, "check_val_every_n_epoch": None}
+    # ... a run shorter than that at its last step, and an explicit --val-every below an epoch wins.
+    assert validation_schedule(54, 1000, 60, True) == {"val_check_interval": 60, "check_val_every_n_epoch": None}
+    assert validation_schedule(54, 20, 1620, True) == {"val_check_interval": 20}
+    assert validation_schedule(54, 1000, 1620, False) == {"val_check_interval": None}

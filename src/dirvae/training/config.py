@@ -114,6 +114,10 @@ class TrainConfig:
     view: bool = option(False, "start TensorBoard on localhost and print its URL")
     view_port: int = option(6006, "TensorBoard port for --view (default 6006)", low=1, high=65535, rule="a port number from 1 to 65535")
     log_every: int = option(50, "render reconstructions every N steps (default 50)", **POSITIVE)
+    view_seconds: float = option(
+        5.0, "render the live view at most once in this many seconds of training (default 5; 0 = every --log-every steps)",
+        metavar="SECONDS", low=0, rule="zero or a positive number of seconds",
+    )  # fmt: skip
     scalars_every: int = option(
         10, "steps per point of the training curves, each a running mean (default 10; the first point is step 1)",
         flag="--log-scalars-every", **POSITIVE,

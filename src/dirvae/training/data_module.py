@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from dirvae.data import GroupedSampler, make_loader, open_folder
+from dirvae.data.loader import Batch
 
 VAL_FRACTION = 0.05
 VAL_CAP = 2000
@@ -159,6 +160,16 @@ class DirvaeDataModule(L.LightningDataModule):
         return make_loader(
             self.val, self.batch_size, num_workers=self.num_workers, persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory
         )
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        """A :class:`~dirvae.data.Batch` moved directly: Lightning's generic walk over a
+        named tuple cost ~0.1 ms a step, 1% of a digits step."""
+        if isinstance(batch, Batch):
+            if batch.data.device == device and batch.labels.device == device:
+                return batch
+            non_blocking = device.type == "cuda"
+            return Batch(batch.data.to(device, non_blocking=non_blocking), batch.labels.to(device, non_blocking=non_blocking), batch.skipped)
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def validation_inputs(self, count: int) -> torch.Tensor | None:
         """The first ``count`` readable validation items, for the live view's grid."""

@@ -329,6 +329,27 @@ def _devices(value: str) -> int | str:
     return int(value) if str(value).isdigit() else value
 
 
+MIN_VALIDATION_STEPS = 100
+"""Short epochs validate every this many steps instead of at each epoch's end."""
+
+
+def validation_schedule(steps_per_epoch: int, val_every: int, total_steps: int, enabled: bool) -> dict[str, Any]:
+    """Lightning's validation cadence: each epoch's end, and every ``val_every`` steps within long epochs.
+
+    Epochs shorter than :data:`MIN_VALIDATION_STEPS` (the digits: 17 to 54
+    steps) validate every that many steps across epochs instead: a pass costs
+    a fixed ~20 ms of loop and logging besides its forward passes, and at
+    every 17-step epoch it took 11% of the digits trainer's time
+    (``benchmarks/bench_train.py --overhead``).  A run shorter than one
+    interval validates at its last step.
+    """
+    if not enabled:
+        return {"val_check_interval": None}
+    if steps_per_epoch >= MIN_VALIDATION_STEPS or val_every <= steps_per_epoch:
+        return {"val_check_interval": min(steps_per_epoch, val_every, total_steps)}
+    return {"val_check_interval": min(MIN_VALIDATION_STEPS, val_every, total_steps), "check_val_every_n_epoch": None}
+
+
 def epoch_cap(config: TrainConfig, source: str) -> int:
     """Lightning's ``max_epochs``: --epochs, else unbounded when --iterations is the cap, else the default.
 
@@ -464,7 +485,7 @@ def train(
             periodic_checkpoint(run_dir, config.save_freq),
             export,
             LiveView(
-                run_dir, config.type, every_n_steps=config.log_every, sample_rate=config.sample_rate,
+                run_dir, config.type, every_n_steps=config.log_every, min_seconds=config.view_seconds, sample_rate=config.sample_rate,
                 inputs=data.validation_inputs(LiveView.COUNT),
             ),  # fmt: skip
             LearningRateMonitor(logging_interval="step"),
@@ -476,9 +497,7 @@ def train(
         enable_model_summary=False,
         num_sanity_val_steps=0,
         limit_val_batches=1.0 if val_batches else 0,
-        # Every epoch, and every --val-every steps within long ones; a run shorter
-        # than one epoch validates at its last step.
-        val_check_interval=min(steps_per_epoch, config.val_every, int(total_steps)) if val_batches else None,
+        **validation_schedule(steps_per_epoch, config.val_every, int(total_steps), bool(val_batches)),
         use_distributed_sampler=True,
         plugins=[AtomicCheckpointIO()],
     ))
