@@ -41,3 +41,14 @@ def test_speech_benchmark_measures_windows_per_second():
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "96 training sentences" in done.stderr and "windows/s" in done.stderr
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("sklearn") is None, reason="needs scikit-learn's sample photos")
+def test_video_benchmark_smoke_reads_clips_back_and_reports_the_baselines():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "video.py"), "--smoke", "--threads", "1"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "held-out frames from china" in done.stderr and "frames/s" in done.stderr
+    assert "| DirVAE |" in done.stdout and "8×8 thumbnail **" in done.stdout
