@@ -120,7 +120,8 @@ class DirichletVAEModule(L.LightningModule):
         values = [terms.total, terms.reconstruction, terms.kl, terms.elbo]
         alpha = terms.output.alpha
         if alpha is not None:
-            values += [alpha.mean(), alpha.min(), alpha.max()]
+            smallest, largest = torch.aminmax(alpha.detach())
+            values += [alpha.detach().mean(), smallest, largest]
         stacked = torch.stack([value.detach().float() for value in values])
         self._interval.add(stacked)
         self._epoch.add(stacked)

@@ -329,7 +329,7 @@ def _devices(value: str) -> int | str:
     return int(value) if str(value).isdigit() else value
 
 
-MIN_VALIDATION_STEPS = 100
+MIN_VALIDATION_STEPS = 200
 """Short epochs validate every this many steps instead of at each epoch's end."""
 
 
