@@ -58,6 +58,8 @@ def floor_alpha(alpha: Tensor, floor: float = ALPHA_FLOOR) -> Tensor:
     smallest = float(alpha.detach().min()) if alpha.numel() else 0.0
     if smallest < 0:
         raise ValueError(f"Dirichlet concentration must be >= 0, got a minimum of {smallest}")
+    if smallest >= floor:
+        return alpha  # already floored (the model's heads add the floor): no clamp node to run backwards
     return alpha.clamp_min(floor)
 
 
