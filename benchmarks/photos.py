@@ -46,6 +46,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -216,6 +217,35 @@ def train(model, images: torch.Tensor, budget_s: float, clock: str, batch: int =
     return {"images": seen, "steps": steps, "wall_s": wall, "cpu_s": time.process_time() - cpu_start, "images_per_s": seen / wall}
 
 
+LABELS = {"dirichlet": "DirVAE", "gaussian": "Gaussian VAE"}
+
+
+def run_budgets(
+    budgets: list[float], latents: list[str], train_x: torch.Tensor, test_x: torch.Tensor, clock: str, seed: int,
+    make_model: Callable[[str], tuple[Any, dict]], describe: Callable[[dict], str],
+) -> tuple[list[dict], dict[str, torch.Tensor], dict]:  # fmt: skip
+    """Train a fresh model per budget and latent, evaluate it on ``test_x``, print ``describe(row)``.
+
+    Returns the table rows, the last budget's held-out reconstructions per
+    model label, and the last model's run configuration.
+    """
+    rows: list[dict] = []
+    last: dict[str, torch.Tensor] = {}
+    config: dict = {}
+    for minutes in budgets:
+        for latent in latents:
+            torch.manual_seed(seed)
+            model, config = make_model(latent)
+            stats = train(model, train_x, minutes * 60.0, clock, seed=seed)
+            result = evaluate(model, test_x)
+            row = {"budget": f"{minutes:g} min {clock}", "label": LABELS[latent], **stats}
+            row.update({key: value for key, value in result.items() if key != "reconstructions"})
+            rows.append(row)
+            last[LABELS[latent]] = result["reconstructions"]
+            print(f"{row['budget']:>12} {row['label']:>13}: {describe(row)}", file=sys.stderr, flush=True)
+    return rows, last, config
+
+
 # ------------------------------------------------------------------- results
 def table(rows: list[dict], baseline: float, discrete: bool) -> str:
     """``discrete``: the likelihood is a probability of the 8-bit data, so bits/dim mean something."""
@@ -277,30 +307,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{test_x.shape[0]} held-out crops from {', '.join(test_names)}; mean-colour baseline {baseline:.2f} dB",
         file=sys.stderr,
     )
-    rows: list[dict] = []
-    last: dict[str, torch.Tensor] = {}
-    labels = {"dirichlet": "DirVAE", "gaussian": "Gaussian VAE"}
-    config = None
-    for minutes in args.budget_minutes:
-        for latent in args.models:
-            torch.manual_seed(args.seed)
-            options = {"widths": args.widths} if args.widths else None
-            model, config = build(latent, args.architecture, args.reconstruction, args.model_size, options)
-            stats = train(model, train_x, minutes * 60.0, args.clock, seed=args.seed)
-            result = evaluate(model, test_x)
-            budget = f"{minutes:g} min {args.clock}"
-            row = {"budget": budget, "label": labels[latent], **stats, **{k: v for k, v in result.items() if k != "reconstructions"}}
-            rows.append(row)
-            last[labels[latent]] = result["reconstructions"]
-            print(
-                f"{budget:>12} {labels[latent]:>13}: PSNR {row['psnr']:.2f} dB ({row['psnr'] - baseline:+.2f} vs mean colour), "
-                f"colour PSNR {row['colour_psnr']:.1f} dB, "
-                f"-ELBO {row['neg_elbo']:,.0f} nats ({row['bits_per_dim']:.3f} bits/dim), KL {row['kl']:,.0f}, "
-                f"{row['images_per_s']:.1f} images/s, {row['images']:,} images",
-                file=sys.stderr,
-                flush=True,
-            )
-    assert config is not None
+    options = {"widths": args.widths} if args.widths else None
+
+    def describe(row: dict) -> str:
+        return (
+            f"PSNR {row['psnr']:.2f} dB ({row['psnr'] - baseline:+.2f} vs mean colour), colour PSNR {row['colour_psnr']:.1f} dB, "
+            f"-ELBO {row['neg_elbo']:,.0f} nats ({row['bits_per_dim']:.3f} bits/dim), KL {row['kl']:,.0f}, "
+            f"{row['images_per_s']:.1f} images/s, {row['images']:,} images"
+        )
+
+    rows, last, config = run_budgets(
+        args.budget_minutes, args.models, train_x, test_x, args.clock, args.seed,
+        lambda latent: build(latent, args.architecture, args.reconstruction, args.model_size, options), describe,
+    )  # fmt: skip
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/photos.py", *(sys.argv[1:] if argv is None else argv)])
     architecture = config["architecture"]
     options = {k: v for k, v in architecture["options"].items() if k not in ("image_size", "in_channels")}
