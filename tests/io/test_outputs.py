@@ -172,3 +172,15 @@ def test_gaussian_latents_have_std_columns(tmp_path):
     assert table.header == ["file", "z_0", "z_1", "std_0", "std_1"]
     table.write(tmp_path / "g.csv", [(["x.png"], posterior)])
     assert (tmp_path / "g.csv").read_text().splitlines()[1] == "x.png,0,0,1,1"
+
+
+def test_mp4_quality_follows_crf(tmp_path):
+    from dirvae.io import video_codec
+
+    if video_codec() != "libx264":
+        pytest.skip("crf applies to libx264 only")
+    torch.manual_seed(0)
+    frames = torch.rand(6, 3, 32, 32)  # noise: every bit of quality costs bytes
+    fine = save_video(frames, tmp_path / "fine.mp4", crf=10).stat().st_size
+    coarse = save_video(frames, tmp_path / "coarse.mp4", crf=40).stat().st_size
+    assert coarse < fine / 2

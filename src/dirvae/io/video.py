@@ -27,11 +27,13 @@ def video_codec() -> str:
     raise DirvaeError("this FFmpeg build (PyAV) has no H.264 or MPEG-4 encoder; write a .gif instead")
 
 
-def save_video(frames: Tensor, path: str | Path, fps: float = 8.0) -> Path:
+def save_video(frames: Tensor, path: str | Path, fps: float = 8.0, *, crf: int = 15) -> Path:
     """An MP4 (or .mov/.mkv) of ``[N, C, H, W]`` frames through PyAV.
 
     YUV 4:2:0 needs even sides, so an odd height or width gets one repeated
-    row or column.
+    row or column.  ``crf`` is x264's constant rate factor: 15 keeps a
+    model's outputs close to lossless, 23 (x264's default) is what a user's
+    camera or encoder typically gives; MPEG-4 Part 2 uses FFmpeg's default.
     """
     path = Path(path)
     container_format = VIDEO_FORMATS.get(path.suffix.lower())
@@ -51,7 +53,7 @@ def save_video(frames: Tensor, path: str | Path, fps: float = 8.0) -> Path:
             stream.width, stream.height = width + pad_w, height + pad_h
             stream.pix_fmt = "yuv420p"
             if codec == "libx264":
-                stream.options = {"crf": "15"}
+                stream.options = {"crf": str(int(crf))}
             for picture in array:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
                     container.mux(packet)
