@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dirvae.latent.exact_kl import SERIES_FROM, exact_kl_to_shared_prior, g_and_digamma
+from dirvae.latent.exact_kl import exact_kl_to_shared_prior
 
 
 def _reference(alpha_q, alpha_p):
@@ -20,10 +20,13 @@ def test_float32_kl_matches_float64_to_a_relative_1e_5(scale):
     assert float(((kl.double() - reference).abs() / reference.abs().clamp_min(1.0)).max()) < 1e-5
 
 
-def test_g_is_continuous_where_the_series_takes_over():
-    x = torch.tensor([SERIES_FROM * (1 - 1e-6), SERIES_FROM], dtype=torch.float64)
-    g, _ = g_and_digamma(x)
-    assert abs(float(g[1] - g[0])) < 1e-6
+def test_float32_kl_matches_float64_when_posterior_components_span_eight_decades():
+    alpha_q = torch.logspace(-3, 8, 12).reshape(1, 12).repeat(2, 1)
+    alpha_q[1] = alpha_q[1].flip(0)
+    alpha_p = torch.full((12,), 0.7)
+    reference = _reference(alpha_q, alpha_p)
+    kl = exact_kl_to_shared_prior(alpha_q, alpha_p)
+    assert float(((kl.double() - reference).abs() / reference.abs()).max()) < 1e-5
 
 
 def test_closed_form_gradients_pass_gradcheck_for_posterior_and_learned_prior():
@@ -36,3 +39,13 @@ def test_closed_form_gradients_pass_gradcheck_for_posterior_and_learned_prior():
 def test_a_prior_of_the_wrong_shape_is_an_error():
     with pytest.raises(ValueError, match="vector of 4 values"):
         exact_kl_to_shared_prior(torch.ones(2, 4), torch.ones(3))
+
+
+def test_posteriors_below_ten_take_the_float32_terms_and_stay_within_1e_5_of_float64():
+    torch.manual_seed(2)
+    for components in (2, 20, 64):
+        alpha_q = torch.empty(32, components).uniform_(-7, 2.3).exp()  # 1e-3 to 9.97
+        alpha_p = torch.empty(components).uniform_(-3, 2).exp()
+        reference = _reference(alpha_q, alpha_p)
+        kl = exact_kl_to_shared_prior(alpha_q, alpha_p)
+        assert float(((kl.double() - reference).abs() / reference.abs().clamp_min(1.0)).max()) < 1e-5

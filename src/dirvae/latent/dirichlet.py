@@ -16,8 +16,8 @@ training loop counts it.
 KL terms and log densities are sums of lgamma/digamma terms of size α·log α
 that cancel to a few nats; in float32 that loses everything for α ≳ 1e4 (the
 exact KL was 2.5% off at α=1e5 and negative at 1e8), so they are evaluated in
-float64 and returned as float32, except the exact KL to a shared prior, which
-has a stable float32 form (:mod:`dirvae.latent.exact_kl`).
+float64 and returned as float32 (the exact KL to a shared prior, the model's
+case, inside one autograd node: :mod:`dirvae.latent.exact_kl`).
 """
 
 from __future__ import annotations
@@ -42,8 +42,17 @@ KLKind = Literal["gamma", "dirichlet"]
 
 @contextmanager
 def full_precision(reference: Tensor) -> Iterator[None]:
-    """Disable autocast for the enclosed block on ``reference``'s device."""
-    with torch.autocast(device_type=reference.device.type, enabled=False):
+    """Disable autocast for the enclosed block on ``reference``'s device.
+
+    Only where autocast is on: a disabled-autocast region made every op in it
+    slower (the exact KL's forward took 80 µs more, a third of its time), and
+    without autocast there is nothing to disable.
+    """
+    device_type = reference.device.type
+    if not torch.is_autocast_enabled(device_type):
+        yield
+        return
+    with torch.autocast(device_type=device_type, enabled=False):
         yield
 
 
@@ -99,17 +108,18 @@ class _ImplicitLogDirichlet(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, alpha: Tensor) -> Tensor:
-        boosted = torch._standard_gamma(alpha + 1.0).clamp_min(torch.finfo(alpha.dtype).tiny)
-        log_uniform = torch.rand_like(alpha).clamp_min_(UNIFORM_FLOOR).log_()
+        shape = alpha + 1.0
+        boosted = torch._standard_gamma(shape).clamp_min_(torch.finfo(alpha.dtype).tiny)
+        log_uniform = torch.rand_like(alpha).clamp_min_(UNIFORM_FLOOR).log_()  # 3x faster than -exponential_()
         log_z = torch.log_softmax(boosted.log() + log_uniform / alpha, dim=1)
-        ctx.save_for_backward(alpha, boosted, log_uniform, log_z)
+        ctx.save_for_backward(alpha, shape, boosted, log_uniform, log_z)
         return log_z
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tensor:
-        alpha, boosted, log_uniform, log_z = ctx.saved_tensors
+        alpha, shape, boosted, log_uniform, log_z = ctx.saved_tensors
         grad_log_v = grad - log_z.exp() * grad.sum(dim=1, keepdim=True)
-        d_log_v = torch._standard_gamma_grad(alpha + 1.0, boosted) / boosted - log_uniform / (alpha * alpha)
+        d_log_v = torch._standard_gamma_grad(shape, boosted) / boosted - log_uniform / (alpha * alpha)
         return grad_log_v * d_log_v
 
 
@@ -156,9 +166,9 @@ def kl_multigamma(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA_FLOO
 def kl_exact_dirichlet(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA_FLOOR) -> Tensor:
     """Exact KL(Dir(α_q) ‖ Dir(α_p)) with the simplex on dim 1.
 
-    A shared prior vector (the model's case) takes the stable float32 form
-    with a closed-form gradient (:mod:`dirvae.latent.exact_kl`); a prior given
-    per item or position is summed in float64.
+    A shared prior vector (the model's case) is one autograd node with a
+    closed-form gradient (:mod:`dirvae.latent.exact_kl`); a prior given per
+    item or position goes through autograd.  Both sum in float64.
     """
     with full_precision(alpha_q):
         alpha_q = floor_alpha(alpha_q, floor)

@@ -1,23 +1,23 @@
-"""The exact Dirichlet KL to a shared prior: stable in float32, one autograd node.
+"""The exact Dirichlet KL to a shared prior: precise for any α, one autograd node.
 
     KL(Dir(a) ‖ Dir(p)) = lgamma(A) − Σ lgamma(a_k) − lgamma(P) + Σ lgamma(p_k)
                           + Σ (a_k − p_k)(ψ(a_k) − ψ(A)),        A = Σ a_k, P = Σ p_k.
 
-Why not the textbook form: its terms are of size a·log a and cancel to a few
-nats, so in float32 it was 2.5% off at α=1e5 and negative at 1e8.  With
-g(x) = x ψ(x) − lgamma(x) − x the large parts cancel symbolically (Σ a_k = A):
+Why float64 inside: the terms are of size a·log a and cancel to a few nats,
+so in float32 the textbook form was 2.5% off at α=1e5 and negative at 1e8.
+In float64 the same sum keeps about 1e-8 relative up to α=1e8 (the test
+compares it with torch's float64 KL).  When every α is below 10 (the usual
+posterior), the per-component terms are regrouped as g(x) = x ψ(x) − lgamma(x)
+− x, which is below 12 in size there, so they are computed in float32 (float64
+lgamma costs 2.5x float32 on a CPU) and only the sums and A's terms are wide.
+An earlier form switched to an asymptotic series of g above 10 instead; it
+needed about twice the operations and two host syncs, and at the size of a
+latent (a few thousand values) a CPU spends its time on per-op overhead.  The
+result is float32.
 
-    KL = Σ g(a_k) − g(A) − Σ p_k (ψ(a_k) − ψ(A)) − lgamma(P) + Σ lgamma(p_k),
-
-and g(x) is about ½ log x: computed directly below x = 10 and from its
-asymptotic series above, ½ log x − ½(1 + log 2π) − 1/(6x) + 1/(90x³) − 1/(210x⁵),
-whose next term is below 1e-9 there.
-
-Why a custom autograd node: at the size of a latent (a few thousand values)
-a CPU spends its time on per-op and per-node overhead, not arithmetic.
-Autograd through the textbook form runs about twenty nodes and recomputes
-digamma for lgamma's gradient; the closed-form gradient needs two trigamma
-calls:
+Why a custom autograd node: autograd through the textbook form runs about
+twenty nodes and recomputes digamma for lgamma's gradient; the closed-form
+gradient needs two trigamma calls, in float32:
 
     ∂KL/∂a_k = (a_k − p_k) ψ'(a_k) − (A − P) ψ'(A)
     ∂KL/∂p_k = ψ(p_k) − ψ(P) − (ψ(a_k) − ψ(A))        (summed over items)
@@ -25,65 +25,60 @@ calls:
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-SERIES_FROM = 10.0
-"""Below this g(x) is computed directly (its terms are at most about 25)."""
 
-_G_CONSTANT = 0.5 * (1.0 + math.log(2.0 * math.pi))
-
-
-def g_and_digamma(x: Tensor) -> tuple[Tensor, Tensor]:
-    """``g(x) = x ψ(x) − lgamma(x) − x`` without cancellation, and ``ψ(x)``.
-
-    The series is only evaluated when some x needs it: most posteriors have
-    every component below 10, and at a latent's size the CPU cost is per
-    element, so skipping it saves a third of the forward pass.
-    """
-    digamma = torch.digamma(x)
-    direct = x * digamma - torch.lgamma(x) - x
-    if not bool((x >= SERIES_FROM).any()):
-        return direct, digamma
-    large = x.clamp_min(SERIES_FROM)
-    inverse = large.reciprocal()
-    inverse_sq = inverse * inverse
-    series = 0.5 * large.log() - _G_CONSTANT - inverse * (1.0 / 6.0 - inverse_sq * (1.0 / 90.0 - inverse_sq / 210.0))
-    return torch.where(x < SERIES_FROM, direct, series), digamma
+SMALL_ALPHA = 10.0
+"""Below this every posterior α's own terms are summed from float32 values (the common case)."""
 
 
 def _along_dim_1(vector: Tensor, like: Tensor) -> Tensor:
     return vector.view(1, -1, *([1] * (like.dim() - 2)))
 
 
+def _wide(reference: Tensor) -> torch.dtype:
+    """float64 for the cancelling sum, except on Apple's MPS, which has none."""
+    return torch.float32 if reference.device.type == "mps" else torch.float64
+
+
 class _ExactKLToSharedPrior(torch.autograd.Function):
     @staticmethod
     def forward(ctx, alpha_q: Tensor, alpha_p: Tensor) -> Tensor:
-        total_q = alpha_q.sum(dim=1)
-        g_q, digamma_q = g_and_digamma(alpha_q)
-        g_total, digamma_total = g_and_digamma(total_q)
-        digamma_gap = digamma_q - digamma_total.unsqueeze(1)
-        prior = _along_dim_1(alpha_p, alpha_q)
-        total_p = alpha_p.sum()
-        prior_log_norm = torch.lgamma(total_p) - torch.lgamma(alpha_p).sum()
-        kl = g_q.sum(dim=1) - g_total - (prior * digamma_gap).sum(dim=1) - prior_log_norm
-        ctx.save_for_backward(alpha_q, alpha_p, total_q, total_p, digamma_gap)
-        return kl
+        wide = _wide(alpha_q)
+        p = alpha_p.to(wide)
+        total_q = alpha_q.sum(dim=1, dtype=wide)
+        digamma_total = torch.digamma(total_q)
+        prior_log_norm = torch.lgamma(p.sum()) - torch.lgamma(p).sum()
+        if wide != alpha_q.dtype and float(alpha_q.detach().max()) < SMALL_ALPHA:
+            # Σ g(a_k) − g(A) − Σ p_k ψ(a_k) + P ψ(A), with g(x) = x ψ(x) − lgamma(x) − x: each
+            # g(a_k) is below 12 in size here, so float32 keeps it to 1e-6; only A's terms are wide.
+            digamma_q = torch.digamma(alpha_q)
+            g_q = alpha_q * digamma_q - torch.lgamma(alpha_q) - alpha_q
+            per_component = (g_q - _along_dim_1(alpha_p, alpha_q) * digamma_q).sum(dim=1, dtype=wide)
+            g_total = total_q * digamma_total - torch.lgamma(total_q) - total_q
+            kl = per_component - g_total + p.sum() * digamma_total
+            digamma_gap = digamma_q - digamma_total.to(alpha_q.dtype).unsqueeze(1)
+        else:
+            q = alpha_q.to(wide)
+            digamma_gap = torch.digamma(q) - digamma_total.unsqueeze(1)
+            kl = torch.lgamma(total_q) - torch.lgamma(q).sum(dim=1) + ((q - _along_dim_1(p, q)) * digamma_gap).sum(dim=1)
+        ctx.save_for_backward(alpha_q, alpha_p, total_q, digamma_gap)
+        return (kl - prior_log_norm).to(alpha_q.dtype)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        alpha_q, alpha_p, total_q, total_p, digamma_gap = ctx.saved_tensors
+        alpha_q, alpha_p, total_q, digamma_gap = ctx.saved_tensors
         grad = grad.unsqueeze(1)
         prior = _along_dim_1(alpha_p, alpha_q)
         grad_q = grad_p = None
         if ctx.needs_input_grad[0]:
-            shared = ((total_q - total_p) * torch.polygamma(1, total_q)).unsqueeze(1)
+            total = total_q.to(alpha_q.dtype)
+            shared = ((total - alpha_p.sum()) * torch.polygamma(1, total)).unsqueeze(1)
             grad_q = ((alpha_q - prior) * torch.polygamma(1, alpha_q) - shared) * grad
         if ctx.needs_input_grad[1]:
-            prior_gap = _along_dim_1(torch.digamma(alpha_p) - torch.digamma(total_p), alpha_q)
-            per_item = (prior_gap - digamma_gap) * grad
+            prior_gap = _along_dim_1(torch.digamma(alpha_p) - torch.digamma(alpha_p.sum()), alpha_q)
+            per_item = (prior_gap - digamma_gap.to(alpha_q.dtype)) * grad
             grad_p = per_item.transpose(0, 1).reshape(alpha_p.shape[0], -1).sum(dim=1)
         return grad_q, grad_p
 
