@@ -95,6 +95,31 @@ def test_output_fields_and_loss_terms():
     torch.testing.assert_close(terms.elbo, -(terms.reconstruction + terms.kl))
 
 
+@pytest.mark.parametrize("latent", ["dirichlet", "gaussian"])
+def test_forward_draws_the_kl_with_the_latent_and_the_loss_uses_it(latent):
+    model = DirichletVAE(*_mlp_pair(), 8, latent=latent)
+    x = torch.rand(5, 1, 8, 8)
+    torch.manual_seed(0)
+    out = model(x)
+    torch.testing.assert_close(out.kl, model.kl_per_sample(out.posterior))
+    torch.manual_seed(0)
+    torch.testing.assert_close(model.loss(x).kl, out.kl.mean())
+
+
+def test_a_subclass_that_overrides_kl_per_sample_gets_its_own_kl_in_the_loss():
+    class HalfKL(DirichletVAE):
+        def kl_per_sample(self, posterior):
+            return 0.5 * super().kl_per_sample(posterior)
+
+    x = torch.rand(5, 1, 8, 8)
+    torch.manual_seed(0)
+    model = HalfKL(*_mlp_pair(), 8)
+    torch.manual_seed(1)
+    out = model(x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(model.loss(x).kl, 0.5 * out.kl.mean())
+
+
 def test_nonfinite_terms_are_counted_not_zeroed():
     model = DirichletVAE(*_mlp_pair(), 8)
     x = torch.rand(4, 1, 8, 8)

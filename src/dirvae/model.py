@@ -54,6 +54,8 @@ class VAEOutput:
     latent: Tensor
     decoder_output: Tensor
     reconstruction: Tensor
+    kl: Tensor | None = None
+    """KL(q(z|x) ‖ p(z)) per item ``[B]`` with the model's KL kind, drawn together with ``latent``."""
 
     @property
     def alpha(self) -> Tensor | None:
@@ -442,7 +444,7 @@ class DirichletVAE(nn.Module):
     def forward(self, x: Tensor, sampler: Sampler | None = None) -> VAEOutput:
         features = self.encoder(x)
         posterior = self.posterior_from_features(features)
-        latent = posterior.rsample(sampler=sampler)
+        latent, kl = posterior.rsample_with_kl(self.prior_concentration(), self.kl_kind, sampler=sampler)
         decoder_output = self.decoder_output(latent)
         return VAEOutput(
             features=features,
@@ -450,6 +452,7 @@ class DirichletVAE(nn.Module):
             latent=latent,
             decoder_output=decoder_output,
             reconstruction=self.likelihood.mean(decoder_output),
+            kl=kl,
         )
 
     def reconstruction_loss(self, decoder_output: Tensor, target: Tensor) -> Tensor:
@@ -457,15 +460,21 @@ class DirichletVAE(nn.Module):
         return self.likelihood(decoder_output, target)
 
     def kl_per_sample(self, posterior: Posterior) -> Tensor:
-        """KL(q(z|x) ‖ p(z)) per sample ``[B]``, summed over latent positions."""
+        """KL(q(z|x) ‖ p(z)) per sample ``[B]``, summed over latent positions; override to change the loss."""
         return posterior.kl(self.prior_concentration(), self.kl_kind)
+
+    def kl_of(self, output: VAEOutput) -> Tensor:
+        """The KL per sample of a forward pass: the one drawn with its latent, unless :meth:`kl_per_sample` is overridden."""
+        if output.kl is None or type(self).kl_per_sample is not DirichletVAE.kl_per_sample:
+            return self.kl_per_sample(output.posterior)
+        return output.kl
 
     def loss(self, x: Tensor, kl_weight: float = 1.0, target: Tensor | None = None) -> LossTerms:
         """Loss terms for a batch; ``target`` defaults to ``x`` (an autoencoder)."""
         output = self(x)
         target = x if target is None else target
         reconstruction = self.reconstruction_loss(output.decoder_output, target)
-        kl = self.kl_per_sample(output.posterior)
+        kl = self.kl_of(output)
         nonfinite = int((~(torch.isfinite(reconstruction) & torch.isfinite(kl))).sum())
         reconstruction_mean = reconstruction.mean()
         kl_mean = kl.mean()

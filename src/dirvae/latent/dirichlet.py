@@ -91,6 +91,23 @@ def log_gamma_igca(alpha: Tensor, uniform: Tensor) -> Tensor:
     return (uniform.log() + torch.lgamma(alpha + 1.0)) / alpha
 
 
+def implicit_draw_forward(alpha: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+    """``log z`` of an exact draw from floored float32 ``alpha``, and what its gradient needs."""
+    shape = alpha + 1.0
+    boosted = torch._standard_gamma(shape).clamp_min_(torch.finfo(alpha.dtype).tiny)
+    log_uniform = torch.rand_like(alpha).clamp_min_(UNIFORM_FLOOR).log_()  # 3x faster than -exponential_()
+    log_z = torch.log_softmax(boosted.log() + log_uniform / alpha, dim=1)
+    return log_z, (shape, boosted, log_uniform)
+
+
+def implicit_draw_backward(alpha: Tensor, log_z: Tensor, saved: tuple[Tensor, Tensor, Tensor], grad: Tensor) -> Tensor:
+    """``∂ log v / ∂α = ∂g/∂α / g − log U / α²``, through the log-softmax."""
+    shape, boosted, log_uniform = saved
+    grad_log_v = grad - log_z.exp() * grad.sum(dim=1, keepdim=True)
+    d_log_v = torch._standard_gamma_grad(shape, boosted) / boosted - log_uniform / (alpha * alpha)
+    return grad_log_v * d_log_v
+
+
 class _ImplicitLogDirichlet(torch.autograd.Function):
     """``log z`` of an exact Dirichlet draw, as one autograd node.
 
@@ -102,25 +119,19 @@ class _ImplicitLogDirichlet(torch.autograd.Function):
 
     One node instead of the ten autograd would build (same random numbers,
     same gradient; the test compares them): at a latent's size a CPU spends
-    its time on per-node overhead, not arithmetic.  Backward:
-    ``∂ log v / ∂α = ∂g/∂α / g − log U / α²``, through the softmax.
+    its time on per-node overhead, not arithmetic.
     """
 
     @staticmethod
     def forward(ctx, alpha: Tensor) -> Tensor:
-        shape = alpha + 1.0
-        boosted = torch._standard_gamma(shape).clamp_min_(torch.finfo(alpha.dtype).tiny)
-        log_uniform = torch.rand_like(alpha).clamp_min_(UNIFORM_FLOOR).log_()  # 3x faster than -exponential_()
-        log_z = torch.log_softmax(boosted.log() + log_uniform / alpha, dim=1)
-        ctx.save_for_backward(alpha, shape, boosted, log_uniform, log_z)
+        log_z, saved = implicit_draw_forward(alpha)
+        ctx.save_for_backward(alpha, log_z, *saved)
         return log_z
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tensor:
-        alpha, shape, boosted, log_uniform, log_z = ctx.saved_tensors
-        grad_log_v = grad - log_z.exp() * grad.sum(dim=1, keepdim=True)
-        d_log_v = torch._standard_gamma_grad(shape, boosted) / boosted - log_uniform / (alpha * alpha)
-        return grad_log_v * d_log_v
+        alpha, log_z, *saved = ctx.saved_tensors
+        return implicit_draw_backward(alpha, log_z, tuple(saved), grad)
 
 
 def rsample_log_dirichlet(alpha: Tensor, method: Sampler = "igca", *, floor: float = ALPHA_FLOOR) -> Tensor:

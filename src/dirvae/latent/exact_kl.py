@@ -42,45 +42,59 @@ def _wide(reference: Tensor) -> torch.dtype:
     return torch.float32 if reference.device.type == "mps" else torch.float64
 
 
+def exact_kl_forward(alpha_q: Tensor, alpha_p: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """The KL ``[B, *rest]`` for floored float32 α_q and prior ``[K]``, and what its gradient needs."""
+    wide = _wide(alpha_q)
+    p = alpha_p.to(wide)
+    total_q = alpha_q.sum(dim=1, dtype=wide)
+    digamma_total = torch.digamma(total_q)
+    prior_log_norm = torch.lgamma(p.sum()) - torch.lgamma(p).sum()
+    if wide != alpha_q.dtype and float(alpha_q.detach().max()) < SMALL_ALPHA:
+        # Σ g(a_k) − g(A) − Σ p_k ψ(a_k) + P ψ(A), with g(x) = x ψ(x) − lgamma(x) − x: each
+        # g(a_k) is below 12 in size here, so float32 keeps it to 1e-6; only A's terms are wide.
+        digamma_q = torch.digamma(alpha_q)
+        g_q = alpha_q * digamma_q - torch.lgamma(alpha_q) - alpha_q
+        per_component = (g_q - _along_dim_1(alpha_p, alpha_q) * digamma_q).sum(dim=1, dtype=wide)
+        g_total = total_q * digamma_total - torch.lgamma(total_q) - total_q
+        kl = per_component - g_total + p.sum() * digamma_total
+        digamma_gap = digamma_q - digamma_total.to(alpha_q.dtype).unsqueeze(1)
+    else:
+        q = alpha_q.to(wide)
+        digamma_gap = torch.digamma(q) - digamma_total.unsqueeze(1)
+        kl = torch.lgamma(total_q) - torch.lgamma(q).sum(dim=1) + ((q - _along_dim_1(p, q)) * digamma_gap).sum(dim=1)
+    return (kl - prior_log_norm).to(alpha_q.dtype), (total_q, digamma_gap)
+
+
+def exact_kl_backward(
+    alpha_q: Tensor, alpha_p: Tensor, saved: tuple[Tensor, Tensor], grad: Tensor, *, need_q: bool = True, need_p: bool = True
+) -> tuple[Tensor | None, Tensor | None]:
+    """The closed-form gradients of :func:`exact_kl_forward` for the upstream ``grad`` ``[B, *rest]``."""
+    total_q, digamma_gap = saved
+    grad = grad.unsqueeze(1)
+    prior = _along_dim_1(alpha_p, alpha_q)
+    grad_q = grad_p = None
+    if need_q:
+        total = total_q.to(alpha_q.dtype)
+        shared = ((total - alpha_p.sum()) * torch.polygamma(1, total)).unsqueeze(1)
+        grad_q = ((alpha_q - prior) * torch.polygamma(1, alpha_q) - shared) * grad
+    if need_p:
+        prior_gap = _along_dim_1(torch.digamma(alpha_p) - torch.digamma(alpha_p.sum()), alpha_q)
+        per_item = (prior_gap - digamma_gap.to(alpha_q.dtype)) * grad
+        grad_p = per_item.transpose(0, 1).reshape(alpha_p.shape[0], -1).sum(dim=1)
+    return grad_q, grad_p
+
+
 class _ExactKLToSharedPrior(torch.autograd.Function):
     @staticmethod
     def forward(ctx, alpha_q: Tensor, alpha_p: Tensor) -> Tensor:
-        wide = _wide(alpha_q)
-        p = alpha_p.to(wide)
-        total_q = alpha_q.sum(dim=1, dtype=wide)
-        digamma_total = torch.digamma(total_q)
-        prior_log_norm = torch.lgamma(p.sum()) - torch.lgamma(p).sum()
-        if wide != alpha_q.dtype and float(alpha_q.detach().max()) < SMALL_ALPHA:
-            # Σ g(a_k) − g(A) − Σ p_k ψ(a_k) + P ψ(A), with g(x) = x ψ(x) − lgamma(x) − x: each
-            # g(a_k) is below 12 in size here, so float32 keeps it to 1e-6; only A's terms are wide.
-            digamma_q = torch.digamma(alpha_q)
-            g_q = alpha_q * digamma_q - torch.lgamma(alpha_q) - alpha_q
-            per_component = (g_q - _along_dim_1(alpha_p, alpha_q) * digamma_q).sum(dim=1, dtype=wide)
-            g_total = total_q * digamma_total - torch.lgamma(total_q) - total_q
-            kl = per_component - g_total + p.sum() * digamma_total
-            digamma_gap = digamma_q - digamma_total.to(alpha_q.dtype).unsqueeze(1)
-        else:
-            q = alpha_q.to(wide)
-            digamma_gap = torch.digamma(q) - digamma_total.unsqueeze(1)
-            kl = torch.lgamma(total_q) - torch.lgamma(q).sum(dim=1) + ((q - _along_dim_1(p, q)) * digamma_gap).sum(dim=1)
-        ctx.save_for_backward(alpha_q, alpha_p, total_q, digamma_gap)
-        return (kl - prior_log_norm).to(alpha_q.dtype)
+        kl, saved = exact_kl_forward(alpha_q, alpha_p)
+        ctx.save_for_backward(alpha_q, alpha_p, *saved)
+        return kl
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        alpha_q, alpha_p, total_q, digamma_gap = ctx.saved_tensors
-        grad = grad.unsqueeze(1)
-        prior = _along_dim_1(alpha_p, alpha_q)
-        grad_q = grad_p = None
-        if ctx.needs_input_grad[0]:
-            total = total_q.to(alpha_q.dtype)
-            shared = ((total - alpha_p.sum()) * torch.polygamma(1, total)).unsqueeze(1)
-            grad_q = ((alpha_q - prior) * torch.polygamma(1, alpha_q) - shared) * grad
-        if ctx.needs_input_grad[1]:
-            prior_gap = _along_dim_1(torch.digamma(alpha_p) - torch.digamma(alpha_p.sum()), alpha_q)
-            per_item = (prior_gap - digamma_gap.to(alpha_q.dtype)) * grad
-            grad_p = per_item.transpose(0, 1).reshape(alpha_p.shape[0], -1).sum(dim=1)
-        return grad_q, grad_p
+        alpha_q, alpha_p, *saved = ctx.saved_tensors
+        return exact_kl_backward(alpha_q, alpha_p, tuple(saved), grad, need_q=ctx.needs_input_grad[0], need_p=ctx.needs_input_grad[1])
 
 
 def exact_kl_to_shared_prior(alpha_q: Tensor, alpha_p: Tensor) -> Tensor:

