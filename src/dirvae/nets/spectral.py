@@ -218,8 +218,8 @@ class ISTFTDecoder(nn.Module):
     def _accumulate(self, offsets: Tensor) -> Tensor:
         """Per-hop phase advances ``[N, bins, frames]`` (offsets from each bin centre's) → phases.
 
-        A bin centre's sine advances by ``2π · k · hop / n_fft`` per hop; the
-        offset is summed on top and wrapped, so the running sum stays small in float32.
+        A bin centre's sine advances by ``2π · k · hop / n_fft`` per hop, taken modulo 2π so the
+        running sum over a window's frames stays small enough for float32's resolution.
         """
         k = torch.arange(self.bins, device=offsets.device, dtype=offsets.dtype)
         centre = torch.remainder(2 * math.pi * k * self.hop_length / self.n_fft, 2 * math.pi)

@@ -173,8 +173,8 @@ SESSION_ONLY = ("view", "load")
 
 
 DEFAULT_LEARNING_RATE = {"image": 1e-3, "video": 1e-3, "audio": 3e-3}
-"""Audio's since 2026-11-26 (1e-3 before; saved runs record theirs): lower held-out log-mel L1 at every
-CPU budget measured on the speech benchmark (BENCHMARKS.md, Speech)."""
+"""Audio's since 2026-11-26 (1e-3 before; saved runs record theirs): lower held-out log-mel L1 at 1 and
+10 minutes on the speech benchmark (BENCHMARKS.md, Speech)."""
 
 
 PRE_ISSUE_14 = {"shuffle_all": False, "pad_last": "none"}
