@@ -15,7 +15,8 @@ espeak-ng`` installs it on Debian).
 Training: ``dirvae train``'s model for ``--type audio`` with windows of
 2^14 samples (``model_config``, so the defaults are the library's), batch 8,
 random windows of the training sentences (concatenated per voice), a plain
-loop (``model.loss`` → backward → sanitise+clip → Adam 1e-3, KL weight 1),
+loop (``model.loss`` → backward → sanitise+clip → Adam at ``dirvae train``'s audio learning rate, 3e-3
+since 2026-11-26, or ``--learning-rate``; KL weight 1),
 until the budget (``--clock wall`` or ``cpu`` seconds) is spent.
 
 Speed: seconds per training step of each architecture, measured interleaved
@@ -42,6 +43,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
+import math
 import os
 import shlex
 import shutil
@@ -164,11 +167,11 @@ def training_step(model, optimizer, sanitizer, batch: torch.Tensor) -> None:
     optimizer.step()
 
 
-def train(model, next_batch, budget_s: float, clock: str) -> dict:
+def train(model, next_batch, budget_s: float, clock: str, learning_rate: float = 1e-3) -> dict:
     from dirvae import GradientSanitizer, make_optimizer
 
     now = time.process_time if clock == "cpu" else time.perf_counter
-    optimizer = make_optimizer(model.parameters(), 1e-3)
+    optimizer = make_optimizer(model.parameters(), learning_rate)
     sanitizer = GradientSanitizer(max_norm=1.0)
     model.train()
     steps, start, wall_start = 0, now(), time.perf_counter()
@@ -224,6 +227,40 @@ def metrics(original: torch.Tensor, output: torch.Tensor) -> dict[str, float]:
         "envelope": float(envelope),
         "snr": float(10 * torch.log10(original.double().pow(2).sum() / noise.clamp_min(1e-20))),
     }
+
+
+def diagnosis(original: torch.Tensor, output: torch.Tensor) -> dict[str, float]:
+    """Where one sentence's log-mel L1 comes from: per band, silent against voiced frames, floor bins.
+
+    A frame is *quiet* when the original's frame energy is 40 dB or more below
+    its loudest frame (pauses, closures); a bin is *at the floor* when the
+    original's mel magnitude is at the metric's 1e-5 floor.  Each ``*_share``
+    is that part's share of the whole sentence's summed |difference|; the
+    ``*_bias`` entries are mean (ln output − ln original), positive when the
+    reconstruction is too loud there.
+    """
+    _, centres = _mel_filters()
+    target, produced = log_mel(original), log_mel(output)
+    difference = produced - target
+    total = difference.abs().sum()
+    energy = torch.logsumexp(2 * target, dim=0)
+    quiet = energy < energy.max() - 4 * math.log(10.0)  # 40 dB in power
+    floor = target <= math.log(1e-5) + 1e-9
+    bands = {"low": torch.from_numpy(centres < 1000.0), "mid": torch.from_numpy((centres >= 1000.0) & (centres < 4000.0)), "high": torch.from_numpy(centres >= 4000.0)}
+    result = {
+        "quiet_frames": float(quiet.double().mean()),
+        "quiet_share": float(difference[:, quiet].abs().sum() / total),
+        "floor_bins": float(floor.double().mean()),
+        "floor_share": float(difference[floor].abs().sum() / total),
+        "voiced_l1": float(difference[:, ~quiet].abs().mean()),
+        "quiet_l1": float(difference[:, quiet].abs().mean()) if quiet.any() else 0.0,
+    }
+    for name, rows in bands.items():
+        result[f"{name}_voiced_l1"] = float(difference[rows][:, ~quiet].abs().mean())
+        result[f"{name}_quiet_l1"] = float(difference[rows][:, quiet].abs().mean()) if quiet.any() else 0.0
+        result[f"{name}_voiced_bias"] = float(difference[rows][:, ~quiet].mean())
+        result[f"{name}_quiet_bias"] = float(difference[rows][:, quiet].mean()) if quiet.any() else 0.0
+    return result
 
 
 def boundary_steps(output: torch.Tensor) -> torch.Tensor:
@@ -341,6 +378,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--speed-only", action="store_true", help="measure windows/s only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learning-rate", type=float, help="Adam learning rate of the budget runs (default: dirvae train's for audio)")
+    parser.add_argument("--net-options", type=json.loads, default={}, help="JSON merged into the architecture's options (probes)")
+    parser.add_argument("--loss-options", type=json.loads, default={}, help="JSON merged into the STFT loss's options (probes)")
+    parser.add_argument("--save-model", type=Path, help="torch.save the last trained model's state dict here (for inspection)")
+    parser.add_argument("--diagnose", action="store_true", help="also print where the held-out log-mel L1 comes from")
     parser.add_argument("--note", default="", help="a line added under the table (e.g. the machine's load)")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"the Markdown file to write (default {RESULTS.relative_to(REPO)}); the PNG goes beside it")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results/ alone")
@@ -360,23 +402,31 @@ def main(argv: list[str] | None = None) -> int:
     train_sentences, held_out = corpus
     seconds = sum(map(len, train_sentences)) / RATE
     print(f"speech: {len(train_sentences)} training sentences ({seconds:.0f} s), {len(held_out)} held-out, {len(VOICES)} voices", file=sys.stderr)
-    loss_options = {"fft_sizes": args.fft_sizes} if args.fft_sizes else None
+    loss_options = {**({"fft_sizes": args.fft_sizes} if args.fft_sizes else {}), **args.loss_options}
     next_batch = window_sampler(train_sentences, args.seed)
     torch.manual_seed(args.seed)
-    rates = speeds({name: build(name, loss_options) for name in args.architectures}, next_batch)
+    rates = speeds({name: build(name, loss_options, args.net_options) for name in args.architectures}, next_batch)
     load = os.getloadavg()[0]
     for name, rate in rates.items():
         print(f"{name:>10}: {rate:.1f} windows/s ({rate / rates[args.architectures[-1]]:.2f}x {args.architectures[-1]}), load {load:.1f}", file=sys.stderr)
     if args.speed_only:
         return 0
+    from dirvae.training.config import DEFAULT_LEARNING_RATE
+
+    learning_rate = args.learning_rate if args.learning_rate is not None else DEFAULT_LEARNING_RATE["audio"]
     references = baselines(held_out)
     rows = []
     for minutes in args.budget_minutes:
         for name in args.architectures:
             torch.manual_seed(args.seed)
-            model, _config = build(name, loss_options)
-            stats = train(model, window_sampler(train_sentences, args.seed), minutes * 60.0, args.clock)
+            model, _config = build(name, loss_options, args.net_options)
+            stats = train(model, window_sampler(train_sentences, args.seed), minutes * 60.0, args.clock, learning_rate)
             result, outputs = evaluate(model, held_out)
+            if args.save_model:
+                torch.save(model.state_dict(), args.save_model)
+            if args.diagnose:
+                parts = pooled([diagnosis(torch.from_numpy(s), y) for s, y in zip(held_out, outputs)])
+                print("diagnosis: " + ", ".join(f"{key} {value:.3f}" for key, value in parts.items()), file=sys.stderr)
             row = {"budget": f"{minutes:g} min {args.clock}", "label": name, **stats, **result}
             rows.append(row)
             print(

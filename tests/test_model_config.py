@@ -15,13 +15,18 @@ ARCHITECTURES = {
     "resblock": ({"image_size": [16, 16], "in_channels": 3, "model_size": 4, "widths": [4, 8], "blocks": 1}, (2, 3, 16, 16)),
     "wave": ({"sample_size": 256, "channels": 1, "model_size": 4, "widths": [4, 8], "strides": [4, 4]}, (2, 1, 256)),
     "melresnet": ({"sample_size": 1024, "channels": 1, "model_size": 4, "sample_rate": 8000}, (2, 1, 1024)),
+    "stft": (
+        {"sample_size": 1000, "channels": 1, "model_size": 4, "n_fft": 128, "hop_length": 32, "width": 8, "phase": "accumulated", "level_scale": 10.0},
+        (2, 1, 1000),
+    ),
 }
 LOSSES = {
     "mse": {},
     "bernoulli": {},
     "gaussian": {"channels": 3, "gain": 4.0},
     "logistic": {"channels": 3, "gain": 2.0, "bins": 16},
-    "stft": {"fft_sizes": [64, 32], "hop_fraction": 0.5, "waveform_weight": 0.5, "waveform_norm": "l2", "reduction": "sum", "squash": False, "magnitude_floor": 1e-6},
+    "stft": {"fft_sizes": [64, 32], "hop_fraction": 0.5, "waveform_weight": 0.5, "waveform_norm": "l2", "reduction": "sum", "squash": False, "magnitude_floor": 1e-6,
+             "mel_weight": 2.0, "mel_fft": 256, "mel_bands": 20, "mel_floor": 1e-4, "sample_rate": 8000},
 }
 
 

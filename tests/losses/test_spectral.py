@@ -165,3 +165,45 @@ def test_bad_arguments_are_refused():
         MultiResolutionSTFTLoss(reduction="none")
     with pytest.raises(ValueError, match="differ"):
         MultiResolutionSTFTLoss()(torch.zeros(1, 1, 100), torch.zeros(1, 1, 101))
+
+
+def _reference_log_mel(signal: torch.Tensor, n_fft: int, hop: int, filters: torch.Tensor, floor: float) -> torch.Tensor:
+    """ln(mel + floor) by hand in float64: reflect-padded frames, periodic Hann, |rfft|."""
+    padded = torch.nn.functional.pad(signal.double().reshape(1, 1, -1), (n_fft // 2, n_fft // 2), mode="reflect").reshape(-1)
+    frames = padded.unfold(0, n_fft, hop) * torch.hann_window(n_fft, dtype=torch.float64)
+    return torch.log(filters.double() @ torch.fft.rfft(frames).abs().T + floor)
+
+
+def test_log_mel_distance_is_hifigan_mel_l1():
+    from dirvae.losses.spectral import log_mel_distance
+    from dirvae.nets.melresnet import mel_filterbank
+
+    filters = mel_filterbank(256, 20, RATE)
+    a, b = _sine(length=2048), _noise(length=2048)
+    expected = (_reference_log_mel(a, 256, 64, filters, 1e-5) - _reference_log_mel(b, 256, 64, filters, 1e-5)).abs().mean()
+    value = log_mel_distance(a[None], b[None], filters, 256, 64, 1e-5)
+    torch.testing.assert_close(value, expected[None].float(), rtol=1e-4, atol=1e-4)
+
+
+def test_mel_term_is_off_by_default_and_adds_its_weighted_distance():
+    from dirvae.losses.spectral import log_mel_distance
+
+    output, target = _as_raw(_noise(length=4096, seed=1)).reshape(1, 1, -1), _sine(length=4096).reshape(1, 1, -1)
+    plain = MultiResolutionSTFTLoss(reduction="mean")
+    assert plain.mel_weight == 0.0 and plain.config_options()["mel_weight"] == 0.0
+    with_mel = MultiResolutionSTFTLoss(reduction="mean", mel_weight=0.5)
+    mel = log_mel_distance(output.tanh().reshape(1, -1), target.reshape(1, -1), with_mel.mel_filters, 1024, 256, 1e-5)
+    torch.testing.assert_close(with_mel(output, target), plain(output, target) + 0.5 * mel)
+    with pytest.raises(ValueError, match="mel_weight"):
+        MultiResolutionSTFTLoss(mel_weight=-1.0)
+
+
+def test_mel_term_pays_for_noise_in_a_pause_that_the_stft_terms_accept():
+    """Noise at -80 dB where the target is silent lies below the STFT terms' floor but far above the mel floor."""
+    silent = torch.zeros(1, 1, 4096)
+    hiss = _as_raw(1e-4 * _noise(length=4096, scale=1.0)).reshape(1, 1, -1)
+    stft_only = MultiResolutionSTFTLoss(reduction="mean", waveform_weight=0.0, fft_sizes=(2048, 512, 128))
+    with_mel = MultiResolutionSTFTLoss(reduction="mean", waveform_weight=0.0, fft_sizes=(2048, 512, 128), mel_weight=1.0)
+    # Per resolution, spectral convergence (bounded by 1) plus a log term that sees the hiss only faintly.
+    assert stft_only(hiss, silent).item() / 3 < 0.5
+    assert with_mel(hiss, silent).item() - stft_only(hiss, silent).item() > 3.0

@@ -7,7 +7,7 @@ from dirvae.losses import MultiResolutionSTFTLoss
 from dirvae.nets.audio import WaveEncoder
 from dirvae.nets.spectral import STFTEncoder
 from dirvae.training.config import resolve
-from dirvae.training.run import STFT_LOSS_OPTIONS, keep_saved_networks, model_config
+from dirvae.training.run import STFT_LOSS_OPTIONS, STFT_NET_OPTIONS, keep_saved_networks, model_config, stft_loss_options
 
 SHAPE = (1, 4096)
 
@@ -20,10 +20,35 @@ def test_audio_defaults_to_the_stft_nets_with_three_loss_resolutions():
     config = _config()
     assert config["architecture"]["name"] == "stft"
     assert config["model"]["reconstruction"] == "stft"
-    assert config["model"]["reconstruction_options"] == STFT_LOSS_OPTIONS
+    assert config["model"]["reconstruction_options"] == {**STFT_LOSS_OPTIONS, "mel_fft": 1024, "mel_bands": 80, "sample_rate": 16000}
     model = build_model(config)
     assert isinstance(model.encoder, STFTEncoder)
     assert model.likelihood.fft_sizes == (2048, 512, 128)
+    assert model.likelihood.mel_weight == 4.0 and model.decoder.level_scale == STFT_NET_OPTIONS["level_scale"] == 10.0
+
+
+def test_stft_runs_saved_before_the_mel_term_and_frame_level_rebuild_without_them():
+    # What a run of the stft nets recorded before 2026-11-26: no level_scale, no mel options.
+    old = _config()
+    old["architecture"]["options"] = {key: value for key, value in old["architecture"]["options"].items() if key != "level_scale"}
+    old["model"]["reconstruction_options"] = {"fft_sizes": [2048, 512, 128]}
+    model = build_model(old)
+    assert model.decoder.level is None and model.decoder.phase == "absolute"
+    assert model.likelihood.mel_weight == 0.0
+
+
+def test_mel_term_fits_its_fft_to_the_sample_rate_or_is_left_out():
+    assert stft_loss_options(8000)["mel_fft"] == 512 and stft_loss_options(44100)["mel_fft"] == 4096
+    assert "mel_weight" not in stft_loss_options(1000)  # 80 bands over 500 Hz cannot each hold an FFT bin
+    build_model(model_config(resolve({"type": "audio", "audio_size": SHAPE[-1], "sample_rate": 8000}), SHAPE, "folder"))
+
+
+def test_audio_learns_at_3e_3_unless_told_and_saved_rates_are_kept():
+    assert resolve({"type": "audio"}).learning_rate == 3e-3
+    assert resolve({"type": "image"}).learning_rate == resolve({"type": "video"}).learning_rate == 1e-3
+    assert resolve({"type": "audio", "learning_rate": 1e-3}).learning_rate == 1e-3
+    # A resumed run layers its saved options (which always hold the rate) under the flags.
+    assert resolve({"type": "audio", "learning_rate": 1e-3}, {}).learning_rate == 1e-3
 
 
 def test_wave_runs_keep_the_six_resolution_loss_they_were_trained_with(tmp_path):

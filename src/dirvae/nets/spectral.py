@@ -13,12 +13,28 @@ transposed convolutions must learn to phase-align.
 
 Both nets work on frames, then ``time_stride`` trades frames for latent
 steps, so one latent step covers ``hop_length · time_stride`` samples.
+
+The decoder's phase is either predicted per frame (``phase="absolute"``, as
+in Vocos) or accumulated (``phase="accumulated"``): the head predicts each
+bin's phase advance per hop as an offset from the advance of a sine at the
+bin's centre frequency, and the phase is the running sum over frames.  A
+steady partial then needs a constant per frame, not a phase that turns
+by a different angle every hop, and comes out phase-coherent across frames
+(the phase-vocoder relation), where absolute phases the net has not yet
+aligned cancel in the overlap-add and smear low harmonics.
+
+``level_scale`` > 0 adds a per-frame level to every bin's log magnitude,
+``level_scale`` nats per unit of its own 1×1 head (zero at the start).  Why:
+the magnitude head reads normalised features, so moving a whole frame tens
+of nats down (a pause in speech, digital silence in synthetic speech) needs
+large weights in every one of its rows; one scaled level reaches it quickly.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +44,7 @@ from dirvae.nets.image import group_norm
 from dirvae.nets.registry import ARCHITECTURES
 from dirvae.nets.strides import downsampled_length
 
+PHASES = ("absolute", "accumulated")
 LOG_MAGNITUDE_CAP = 3.0
 """Upper clamp of the predicted log magnitude, relative to a full-scale sine's peak (e^3 ≈ 20×): keeps an
 early large output from overflowing, and lies far above anything audio in [-1, 1] asks for, so it is no dead zone."""
@@ -124,8 +141,16 @@ class ISTFTDecoder(nn.Module):
         width: int = 128,
         time_stride: int = 2,
         dilations: Sequence[int] = (1, 3),
+        phase: Literal["absolute", "accumulated"] = "absolute",
+        level_scale: float = 0.0,
     ) -> None:
         super().__init__()
+        if level_scale < 0:
+            raise ValueError(f"level_scale must be non-negative, got {level_scale}")
+        self.level_scale = float(level_scale)
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
+        self.phase = phase
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.sample_size = int(sample_size)
@@ -148,9 +173,18 @@ class ISTFTDecoder(nn.Module):
         self.out_norm = group_norm(width)
         self.activation = nn.SiLU()
         self.head = nn.Conv1d(width, self.out_channels * 2 * self.bins, kernel_size=1)
+        # One level per frame and channel, added to every bin's log magnitude, level_scale nats a unit.
+        self.level = nn.Conv1d(width, self.out_channels, kernel_size=1) if self.level_scale > 0 else None
+        if self.level is not None:
+            nn.init.zeros_(self.level.weight)
+            nn.init.zeros_(self.level.bias)
         with torch.no_grad():
             # Start quiet (≈ -40 dB): a loud random spectrum saturates the tanh that scores audio.
-            self.head.bias[: self.out_channels * self.bins].fill_(math.log(1e-2 * self.n_fft / 4))
+            self.head.bias[self._head_rows(0)] = math.log(1e-2 * self.n_fft / 4)
+            if self.phase == "accumulated":
+                # Start with every bin's own sine, coherent across frames, rather than random phase walks.
+                self.head.weight[self._head_rows(1)] = 0.0
+                self.head.bias[self._head_rows(1)] = 0.0
 
     def forward(self, h: Tensor) -> Tensor:
         if h.dim() != 3 or h.shape[1] != self.in_channels or h.shape[-1] != self.input_length:
@@ -160,9 +194,14 @@ class ISTFTDecoder(nn.Module):
             )
         h = self.latent_rate(self.input(h))
         h = self.up(h, self.frames) if self.up is not None else h[..., : self.frames]
-        h = self.head(self.activation(self.out_norm(self.frame_rate(h))))
+        features = self.activation(self.out_norm(self.frame_rate(h)))
+        h = self.head(features)
         batch, frames = h.shape[0], h.shape[-1]
         log_magnitude, phase = h.float().reshape(batch * self.out_channels, 2, self.bins, frames).unbind(1)
+        if self.level is not None:
+            log_magnitude = log_magnitude + self.level_scale * self.level(features).float().reshape(-1, 1, frames)
+        if self.phase == "accumulated":
+            phase = self._accumulate(phase)
         magnitude = torch.exp(log_magnitude.clamp(max=LOG_MAGNITUDE_CAP + math.log(self.n_fft / 4)))
         with torch.autocast(device_type=h.device.type, enabled=False):
             spectrum = torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
@@ -170,6 +209,21 @@ class ISTFTDecoder(nn.Module):
                 spectrum, self.n_fft, self.hop_length, window=self.window.float(), center=True, length=self.sample_size
             )
         return waves.reshape(batch, self.out_channels, self.sample_size)
+
+    def _head_rows(self, part: int) -> Tensor:
+        """The head's output rows of log magnitudes (``part`` 0) or phases (1): per channel, all bins of each."""
+        rows = torch.arange(self.out_channels * 2 * self.bins).reshape(self.out_channels, 2, self.bins)
+        return rows[:, part].reshape(-1)
+
+    def _accumulate(self, offsets: Tensor) -> Tensor:
+        """Per-hop phase advances ``[N, bins, frames]`` (offsets from each bin centre's) → phases.
+
+        A bin centre's sine advances by ``2π · k · hop / n_fft`` per hop, taken modulo 2π so the
+        running sum over a window's frames stays small enough for float32's resolution.
+        """
+        k = torch.arange(self.bins, device=offsets.device, dtype=offsets.dtype)
+        centre = torch.remainder(2 * math.pi * k * self.hop_length / self.n_fft, 2 * math.pi)
+        return torch.cumsum(offsets + centre[:, None], dim=-1)
 
 
 def stft_autoencoder(
@@ -182,14 +236,20 @@ def stft_autoencoder(
     width: int = 128,
     time_stride: int = 2,
     dilations: Sequence[int] = (1, 3),
+    phase: Literal["absolute", "accumulated"] = "absolute",
+    level_scale: float = 0.0,
 ) -> tuple[STFTEncoder, ISTFTDecoder]:
-    """A matched :class:`STFTEncoder`/:class:`ISTFTDecoder` pair; features have ``model_size`` channels."""
+    """A matched :class:`STFTEncoder`/:class:`ISTFTDecoder` pair; features have ``model_size`` channels.
+
+    ``phase`` and ``level_scale`` are the decoder's (see the module docstring); ``absolute`` and 0 are
+    what runs saved before the options existed used.
+    """
     encoder = STFTEncoder(
         channels, model_size, n_fft=n_fft, hop_length=hop_length, width=width, time_stride=time_stride, dilations=dilations
     )
     decoder = ISTFTDecoder(
         model_size, channels, sample_size=sample_size, n_fft=n_fft, hop_length=hop_length, width=width,
-        time_stride=time_stride, dilations=dilations,
+        time_stride=time_stride, dilations=dilations, phase=phase, level_scale=level_scale,
     )
     return encoder, decoder
 
