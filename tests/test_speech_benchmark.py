@@ -1,21 +1,16 @@
 """benchmarks/speech.py's diagnosis: where a reconstruction's log-mel L1 comes from (no espeak-ng needed)."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def speech():
-    spec = importlib.util.spec_from_file_location("speech_benchmark", BENCHMARKS / "speech.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("speech")
 
 
 def _sentence() -> torch.Tensor:

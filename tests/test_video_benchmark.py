@@ -1,8 +1,5 @@
 """benchmarks/video.py's parts: the clip synthesiser, its read-back through the library, the thumbnail baselines."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -10,17 +7,13 @@ from PIL import Image
 
 from dirvae.errors import DirvaeError
 from dirvae.io import video_codec
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def video():
     """benchmarks/video.py as a module (it puts benchmarks/ on sys.path itself, for photos.py)."""
-    spec = importlib.util.spec_from_file_location("video_benchmark", BENCHMARKS / "video.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("video")
 
 
 @pytest.fixture(scope="module")
