@@ -28,7 +28,7 @@ from typing import Iterator, Literal
 import torch
 from torch import Tensor
 
-from dirvae.latent.exact_kl import exact_kl_to_shared_prior
+from dirvae.latent.exact_kl import exact_kl_to_shared_prior, wide_dtype
 
 ALPHA_FLOOR = 1e-5
 """Smallest concentration used by the math; below it Gamma draws underflow."""
@@ -70,11 +70,6 @@ def floor_alpha(alpha: Tensor, floor: float = ALPHA_FLOOR) -> Tensor:
     if smallest >= floor:
         return alpha  # already floored (the model's heads add the floor): no clamp node to run backwards
     return alpha.clamp_min(floor)
-
-
-def _wide_dtype(reference: Tensor) -> torch.dtype:
-    """float64 for the cancelling sums, except on Apple's MPS, which has none."""
-    return torch.float32 if reference.device.type == "mps" else torch.float64
 
 
 def _check_simplex_axis(alpha: Tensor) -> None:
@@ -168,8 +163,8 @@ def rsample_dirichlet(alpha: Tensor, method: Sampler = "igca", *, floor: float =
 def kl_multigamma(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA_FLOOR) -> Tensor:
     """The paper's KL between MultiGamma(α_q, 1) and MultiGamma(α_p, 1), summed on dim 1."""
     with full_precision(alpha_q):
-        alpha_q = floor_alpha(alpha_q, floor).to(_wide_dtype(alpha_q))
-        alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor).to(_wide_dtype(alpha_q))
+        alpha_q = floor_alpha(alpha_q, floor).to(wide_dtype(alpha_q))
+        alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor).to(wide_dtype(alpha_q))
         terms = torch.lgamma(alpha_p) - torch.lgamma(alpha_q) + (alpha_q - alpha_p) * torch.digamma(alpha_q)
         return terms.sum(dim=1).float()
 
@@ -188,7 +183,7 @@ def kl_exact_dirichlet(alpha_q: Tensor, alpha_p: Tensor, *, floor: float = ALPHA
             if alpha_p.shape[0] not in (1, alpha_q.shape[1]):
                 raise ValueError(f"prior alpha has {alpha_p.shape[0]} components, the posterior has {alpha_q.shape[1]}")
             return exact_kl_to_shared_prior(alpha_q, alpha_p.expand(alpha_q.shape[1]))
-        wide = _wide_dtype(alpha_q)
+        wide = wide_dtype(alpha_q)
         alpha_p = floor_alpha(_expand_prior(alpha_p, alpha_q), floor).to(wide)
         alpha_q = alpha_q.to(wide)
         sum_q = alpha_q.sum(dim=1)
@@ -220,7 +215,7 @@ def dirichlet_log_prob(log_z: Tensor, alpha: Tensor, *, floor: float = ALPHA_FLO
     faces (pytorch#28441) and the -inf of a component that underflowed.
     """
     with full_precision(log_z):
-        alpha = floor_alpha(_expand_prior(alpha, log_z), floor).to(_wide_dtype(log_z))
+        alpha = floor_alpha(_expand_prior(alpha, log_z), floor).to(wide_dtype(log_z))
         log_norm = torch.lgamma(alpha.sum(dim=1)) - torch.lgamma(alpha).sum(dim=1)
         return (log_norm + ((alpha - 1.0) * log_z.to(alpha.dtype)).sum(dim=1)).float()
 

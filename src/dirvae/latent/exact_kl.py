@@ -37,14 +37,14 @@ def _along_dim_1(vector: Tensor, like: Tensor) -> Tensor:
     return vector.view(1, -1, *([1] * (like.dim() - 2)))
 
 
-def _wide(reference: Tensor) -> torch.dtype:
+def wide_dtype(reference: Tensor) -> torch.dtype:
     """float64 for the cancelling sum, except on Apple's MPS, which has none."""
     return torch.float32 if reference.device.type == "mps" else torch.float64
 
 
 def exact_kl_forward(alpha_q: Tensor, alpha_p: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """The KL ``[B, *rest]`` for floored float32 α_q and prior ``[K]``, and what its gradient needs."""
-    wide = _wide(alpha_q)
+    wide = wide_dtype(alpha_q)
     p = alpha_p.to(wide)
     total_q = alpha_q.sum(dim=1, dtype=wide)
     digamma_total = torch.digamma(total_q)
