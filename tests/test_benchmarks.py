@@ -33,6 +33,18 @@ def test_ablation_skips_cleanly_without_mnist(tmp_path):
     assert done.returncode == 0 and "skipped" in done.stderr
 
 
+def test_latent_benchmark_reports_a_step_time_ratio_per_k_from_fresh_models():
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_latent.py"), "--threads", "1", "--rounds", "2", "--step-components", "4"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("K=4:"))
+    ratio = float(line.split("median of 2 rounds: ")[1].split()[0])
+    assert 0.5 < ratio < 2.0, line
+    assert "| 4 | gaussian |" in done.stdout
+
+
 @pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None, reason="needs espeak-ng for the speech corpus")
 def test_speech_benchmark_measures_windows_per_second():
     done = subprocess.run(

@@ -72,6 +72,21 @@ def floor_alpha(alpha: Tensor, floor: float = ALPHA_FLOOR) -> Tensor:
     return alpha.clamp_min(floor)
 
 
+def floor_alpha_with_max(alpha: Tensor, floor: float = ALPHA_FLOOR) -> tuple[Tensor, float]:
+    """:func:`floor_alpha`, also returning the largest α: one reduction and one host sync for both.
+
+    The exact KL needs the maximum to pick its float32 path; taking it with
+    the floor's minimum saves a reduction and a sync a step.
+    """
+    alpha = alpha.float()
+    if not alpha.numel():
+        return alpha, 0.0
+    smallest, largest = (float(value) for value in torch.aminmax(alpha.detach()))
+    if smallest < 0:
+        raise ValueError(f"Dirichlet concentration must be >= 0, got a minimum of {smallest}")
+    return (alpha if smallest >= floor else alpha.clamp_min(floor)), max(largest, floor)
+
+
 def _check_simplex_axis(alpha: Tensor) -> None:
     if alpha.dim() < 2:
         raise ValueError(f"alpha must be [B, K, *rest] with the simplex on dim 1, got shape {tuple(alpha.shape)}")
@@ -91,16 +106,17 @@ def implicit_draw_forward(alpha: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, 
     shape = alpha + 1.0
     boosted = torch._standard_gamma(shape).clamp_min_(torch.finfo(alpha.dtype).tiny)
     log_uniform = torch.rand_like(alpha).clamp_min_(UNIFORM_FLOOR).log_()  # 3x faster than -exponential_()
-    log_z = torch.log_softmax(boosted.log() + log_uniform / alpha, dim=1)
-    return log_z, (shape, boosted, log_uniform)
+    explicit = log_uniform.div_(alpha)  # log U / α, the boosting factor's log
+    log_z = torch.log_softmax(boosted.log().add_(explicit), dim=1)
+    return log_z, (shape, boosted, explicit)
 
 
 def implicit_draw_backward(alpha: Tensor, log_z: Tensor, saved: tuple[Tensor, Tensor, Tensor], grad: Tensor) -> Tensor:
     """``∂ log v / ∂α = ∂g/∂α / g − log U / α²``, through the log-softmax."""
-    shape, boosted, log_uniform = saved
-    grad_log_v = grad - log_z.exp() * grad.sum(dim=1, keepdim=True)
-    d_log_v = torch._standard_gamma_grad(shape, boosted) / boosted - log_uniform / (alpha * alpha)
-    return grad_log_v * d_log_v
+    shape, boosted, explicit = saved
+    grad_log_v = torch.addcmul(grad, log_z.exp(), grad.sum(dim=1, keepdim=True), value=-1.0)
+    d_log_v = torch._standard_gamma_grad(shape, boosted).div_(boosted).addcdiv_(explicit, alpha, value=-1.0)
+    return grad_log_v.mul_(d_log_v)
 
 
 class _ImplicitLogDirichlet(torch.autograd.Function):

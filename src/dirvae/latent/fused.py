@@ -23,6 +23,7 @@ from dirvae.latent.dirichlet import (
     ALPHA_FLOOR,
     _check_simplex_axis,
     floor_alpha,
+    floor_alpha_with_max,
     full_precision,
     implicit_draw_backward,
     implicit_draw_forward,
@@ -32,26 +33,26 @@ from dirvae.latent.exact_kl import exact_kl_backward, exact_kl_forward
 
 class _ImplicitDrawWithExactKL(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, alpha: Tensor, prior_alpha: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(ctx, alpha: Tensor, prior_alpha: Tensor, largest: float) -> tuple[Tensor, Tensor]:
         log_z, draw_saved = implicit_draw_forward(alpha)
-        kl, kl_saved = exact_kl_forward(alpha, prior_alpha)
+        kl, kl_saved = exact_kl_forward(alpha, prior_alpha, largest=largest)
         ctx.save_for_backward(alpha, prior_alpha, log_z, *draw_saved, *kl_saved)
         ctx.set_materialize_grads(False)
         return log_z, kl
 
     @staticmethod
-    def backward(ctx, grad_log_z: Tensor | None, grad_kl: Tensor | None) -> tuple[Tensor | None, Tensor | None]:
-        alpha, prior_alpha, log_z, shape, boosted, log_uniform, total, digamma_gap = ctx.saved_tensors
+    def backward(ctx, grad_log_z: Tensor | None, grad_kl: Tensor | None) -> tuple[Tensor | None, Tensor | None, None]:
+        alpha, prior_alpha, log_z, *saved = ctx.saved_tensors
         grad_alpha = grad_prior = None
         if grad_log_z is not None and ctx.needs_input_grad[0]:
-            grad_alpha = implicit_draw_backward(alpha, log_z, (shape, boosted, log_uniform), grad_log_z)
+            grad_alpha = implicit_draw_backward(alpha, log_z, tuple(saved[:3]), grad_log_z)
         if grad_kl is not None:
             grad_q, grad_prior = exact_kl_backward(
-                alpha, prior_alpha, (total, digamma_gap), grad_kl, need_q=ctx.needs_input_grad[0], need_p=ctx.needs_input_grad[1]
+                alpha, prior_alpha, tuple(saved[3:]), grad_kl, need_q=ctx.needs_input_grad[0], need_p=ctx.needs_input_grad[1]
             )
             if grad_q is not None:
-                grad_alpha = grad_q if grad_alpha is None else grad_alpha + grad_q
-        return grad_alpha, grad_prior
+                grad_alpha = grad_q if grad_alpha is None else grad_alpha.add_(grad_q)
+        return grad_alpha, grad_prior, None
 
 
 def rsample_log_dirichlet_with_exact_kl(
@@ -65,10 +66,10 @@ def rsample_log_dirichlet_with_exact_kl(
     """
     _check_simplex_axis(alpha)
     with full_precision(alpha):
-        alpha = floor_alpha(alpha, floor)
+        alpha, largest = floor_alpha_with_max(alpha, floor)
         prior_alpha = floor_alpha(prior_alpha.to(alpha.device), floor)
         if prior_alpha.dim() != 1 or prior_alpha.shape[0] not in (1, alpha.shape[1]):
             raise ValueError(f"prior alpha must be a vector of {alpha.shape[1]} values, got shape {tuple(prior_alpha.shape)}")
         if prior_alpha.shape[0] != alpha.shape[1]:
             prior_alpha = prior_alpha.expand(alpha.shape[1]).contiguous()
-        return _ImplicitDrawWithExactKL.apply(alpha, prior_alpha)
+        return _ImplicitDrawWithExactKL.apply(alpha, prior_alpha, largest)
