@@ -148,3 +148,14 @@ def test_curves_write_rare_scalars_only_when_they_change_and_at_epoch_ends(tmp_p
     assert {"health/skipped_files", "health/sanitized_gradients", "alpha/prior_mean"} <= set(points[25])
     # The running means are in every point.
     assert all("train/loss" in metrics and "train/kl_weight" in metrics for metrics in points.values())
+
+
+def test_per_step_attributes_stay_plain_attributes_and_modules_still_register():
+    module = _module()
+    module._last_latent = torch.zeros(3)
+    module._current_fx_name = "training_step"
+    assert module.__dict__["_last_latent"] is not None and module._current_fx_name == "training_step"
+    assert "_last_latent" not in dict(module.named_buffers()) and "_last_latent" not in module.state_dict()
+    module.extra_head = nn.Linear(2, 2)  # any other name still goes through nn.Module
+    assert "extra_head" in dict(module.named_children())
+    assert any(name.startswith("extra_head.") for name, _ in module.named_parameters())
