@@ -11,12 +11,16 @@ REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 
 
+def run_benchmark(script: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``benchmarks/<script>`` with ``args``, from the repository root, output captured."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+
+
 @pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="needs ../shared/data/mnist (real MNIST test digits)")
 def test_ablation_smoke_mode_trains_and_reports_each_variant(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "ablation.py"), "--smoke", "--results", str(tmp_path), "--mnist", str(MNIST)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
+    done = run_benchmark("ablation.py", "--smoke", "--results", str(tmp_path), "--mnist", str(MNIST))
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("default-k50", "gaussian-k10"):
         result = json.loads((tmp_path / f"{name}-seed0.json").read_text())
@@ -26,18 +30,12 @@ def test_ablation_smoke_mode_trains_and_reports_each_variant(tmp_path):
 
 
 def test_ablation_skips_cleanly_without_mnist(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "ablation.py"), "--smoke", "--results", str(tmp_path), "--mnist", str(tmp_path / "none")],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
-    )  # fmt: skip
+    done = run_benchmark("ablation.py", "--smoke", "--results", str(tmp_path), "--mnist", str(tmp_path / "none"), timeout=120)
     assert done.returncode == 0 and "skipped" in done.stderr
 
 
 def test_latent_benchmark_reports_a_step_time_ratio_per_k_from_fresh_models():
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_latent.py"), "--threads", "1", "--rounds", "2", "--step-components", "4"],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
+    done = run_benchmark("bench_latent.py", "--threads", "1", "--rounds", "2", "--step-components", "4")
     assert done.returncode == 0, done.stderr[-2000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("K=4:"))
     ratio = float(line.split("median of 2 rounds: ")[1].split()[0])
@@ -47,20 +45,14 @@ def test_latent_benchmark_reports_a_step_time_ratio_per_k_from_fresh_models():
 
 @pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None, reason="needs espeak-ng for the speech corpus")
 def test_speech_benchmark_measures_windows_per_second():
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "speech.py"), "--speed-only", "--architectures", "stft", "--threads", "1", "--no-write"],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
+    done = run_benchmark("speech.py", "--speed-only", "--architectures", "stft", "--threads", "1", "--no-write")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "96 training sentences" in done.stderr and "windows/s" in done.stderr
 
 
 @pytest.mark.skipif(__import__("importlib").util.find_spec("sklearn") is None, reason="needs scikit-learn's sample photos")
 def test_video_benchmark_smoke_reads_clips_back_and_reports_the_baselines():
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "video.py"), "--smoke", "--threads", "1"],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
+    done = run_benchmark("video.py", "--smoke", "--threads", "1")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "held-out frames from china" in done.stderr and "frames/s" in done.stderr
     assert "| DirVAE |" in done.stdout and "8×8 thumbnail **" in done.stdout
