@@ -24,3 +24,15 @@ def test_validation_runs_at_epoch_ends_unless_epochs_are_short():
     assert validation_schedule(54, 1000, 60, True) == {"val_check_interval": 60, "check_val_every_n_epoch": None}
     assert validation_schedule(54, 20, 1620, True) == {"val_check_interval": 20}
     assert validation_schedule(54, 1000, 1620, False) == {"val_check_interval": None}
+
+
+def test_a_short_default_run_on_a_folder_gets_a_hint_and_explicit_caps_or_digits_do_not():
+    from dirvae.training.config import resolve
+    from dirvae.training.run import SHORT_RUN_STEPS, short_run_hint
+
+    hint = short_run_hint(resolve({}), "folder", 47)
+    assert hint is not None and "47 steps" in hint and "--epochs N" in hint
+    assert short_run_hint(resolve({"epochs": 1}), "folder", 47) is None
+    assert short_run_hint(resolve({"iterations": 40}), "folder", 40) is None
+    assert short_run_hint(resolve({}), "digits", 47) is None
+    assert short_run_hint(resolve({}), "folder", SHORT_RUN_STEPS) is None

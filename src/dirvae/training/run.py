@@ -370,6 +370,26 @@ def validation_schedule(steps_per_epoch: int, val_every: int, total_steps: int, 
     return {"val_check_interval": min(MIN_VALIDATION_STEPS, val_every, total_steps), "check_val_every_n_epoch": None}
 
 
+SHORT_RUN_STEPS = 500
+"""Below this many steps a run on the default cap gets a hint to train longer."""
+
+
+def short_run_hint(config: TrainConfig, source: str, total_steps: float) -> str | None:
+    """A line for a user whose default cap (one epoch of a small folder) is too short to learn much.
+
+    Why: one epoch of 1,500 photos is 47 steps at the default batch, a few
+    seconds of training that ends in blurs; the photo benchmark's models
+    still improve after thousands of steps.  Silent unless no cap was given.
+    """
+    if config.epochs is not None or config.iterations is not None or source == "digits" or total_steps >= SHORT_RUN_STEPS:
+        return None
+    steps = int(total_steps)
+    return (
+        f"one epoch of this data is {steps} step{'s' if steps != 1 else ''} (the default cap), too few for a model to learn "
+        f"much; pass --epochs N or --iterations N to train longer (64x64 photos keep improving for thousands of steps)"
+    )
+
+
 def epoch_cap(config: TrainConfig, source: str) -> int:
     """Lightning's ``max_epochs``: --epochs, else unbounded when --iterations is the cap, else the default.
 
@@ -464,6 +484,9 @@ def train(
     epochs = epoch_cap(config, source)
     steps_per_epoch = max(1, len(loader))
     total_steps = min(config.iterations or math.inf, epochs * steps_per_epoch if epochs > 0 else math.inf)
+    hint = short_run_hint(config, source, total_steps)
+    if hint:
+        say(hint)
     cycle = config.kl_cycle_steps or max(1, int(total_steps) // 4)
     schedule = make_kl_schedule(
         config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle, warmup_steps=config.kl_warmup_steps
