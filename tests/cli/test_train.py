@@ -61,23 +61,6 @@ def test_an_image_run_from_before_resblock_resumes_with_its_resnet_and_bernoulli
     assert resumed["architecture"]["name"] == "resnet" and resumed["model"]["reconstruction"] == "bernoulli"
 
 
-def test_cosine_learning_rate_reaches_a_tenth_at_the_last_step_and_older_runs_stay_constant(workdir):
-    run_cli("train", "--iterations", "4", "--lr-schedule", "cosine", "--run-dir", "run", *FAST, cwd=workdir, check=0)
-    config = _assert_run_dir(workdir / "run")
-    assert config["training"]["lr_schedule"] == "cosine"
-    checkpoint = torch.load(workdir / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert checkpoint["lr_schedulers"][0]["_last_lr"] == [pytest.approx(1e-4)]  # 1e-3, annealed to 0.1x at step 4 of 4
-    # A run saved before the option: no lr_schedule in its training options; it resumes at a constant rate.
-    run_cli("train", "--iterations", "2", "--run-dir", "old", *FAST, cwd=workdir, check=0)
-    path = workdir / "old" / "config.json"
-    old = json.loads(path.read_text())
-    old["training"].pop("lr_schedule")
-    path.write_text(json.dumps(old))
-    run_cli("train", "--load", "old", "--iterations", "3", cwd=workdir, check=0)
-    assert json.loads(path.read_text())["training"]["lr_schedule"] == "constant"
-    assert torch.load(workdir / "old" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["lr_schedulers"] == []
-
-
 def test_audio_folder(workdir):
     write_audio(workdir / "sounds")
     run_cli(

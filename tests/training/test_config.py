@@ -113,9 +113,7 @@ def test_session_only_options_are_not_resumed():
     from dirvae.training.config import legacy_training_options
 
     saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8, "val_fraction": 0.05}
-    assert legacy_training_options(saved) == {
-        "recipe": "default", "batches": 8, "val_fraction": 0.05, "shuffle_all": False, "pad_last": "none", "lr_schedule": "constant"
-    }
+    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "val_fraction": 0.05, "shuffle_all": False, "pad_last": "none"}
     assert resolve(legacy_training_options(saved)).view is False
 
 
@@ -150,14 +148,3 @@ def test_runs_saved_before_validation_resume_training_on_every_item():
 def test_val_fraction_out_of_range_is_one_clear_error(value):
     with pytest.raises(DirvaeError, match="--val-fraction"):
         resolve({"val_fraction": value})
-
-
-def test_learning_rate_schedule_defaults_to_constant_and_runs_saved_before_it_keep_a_constant_rate():
-    from dirvae.training.config import legacy_training_options
-
-    assert resolve({}).lr_schedule == "constant"
-    assert resolve({"lr_schedule": "cosine"}).lr_schedule == "cosine"
-    assert legacy_training_options({"recipe": "default", "learning_rate": 3e-3})["lr_schedule"] == "constant"
-    assert legacy_training_options({"recipe": "default", "lr_schedule": "cosine"})["lr_schedule"] == "cosine"
-    with pytest.raises(DirvaeError, match="--lr-schedule"):
-        resolve({"lr_schedule": "step"})

@@ -1,5 +1,4 @@
 import lightning as L
-import pytest
 import torch
 from torch import nn
 
@@ -149,23 +148,3 @@ def test_curves_write_rare_scalars_only_when_they_change_and_at_epoch_ends(tmp_p
     assert {"health/skipped_files", "health/sanitized_gradients", "alpha/prior_mean"} <= set(points[25])
     # The running means are in every point.
     assert all("train/loss" in metrics and "train/kl_weight" in metrics for metrics in points.values())
-
-
-def test_learning_rate_follows_its_schedule_by_global_step(tmp_path):
-    from dirvae.training.schedules import CosineLR
-
-    module = _module()
-    module.lr_schedule = CosineLR(total_steps=4, final=0.1)
-    rates = []
-
-    class Record(L.Callback):
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-            rates.append(trainer.optimizers[0].param_groups[0]["lr"])
-
-    loader = torch.utils.data.DataLoader([(torch.rand(1, 4, 4) > 0.5).float() for _ in range(48)], batch_size=8)
-    trainer = _trainer(tmp_path, 6)
-    trainer.callbacks.append(Record())
-    trainer.fit(module, loader)
-    expected = [1e-2 * CosineLR(4, 0.1)(step) for step in range(6)]
-    assert rates == [pytest.approx(rate) for rate in expected]
-    assert rates[0] == pytest.approx(1e-2) and rates[-1] == pytest.approx(1e-3)

@@ -31,25 +31,3 @@ def test_linear_warmup_ramps_once_then_holds():
     assert make_kl_schedule("linear", cycle_steps=4)(2) == pytest.approx(0.5)  # defaults to the cycle length
     with pytest.raises(ValueError):
         LinearWarmupKL(0)
-
-
-def test_cosine_learning_rate_falls_from_one_to_its_final_factor_and_holds():
-    from dirvae.training.schedules import CosineLR
-
-    schedule = CosineLR(total_steps=100, final=0.1)
-    assert schedule(0) == 1.0
-    assert schedule(50) == pytest.approx(0.55)
-    assert schedule(100) == pytest.approx(0.1) and schedule(1_000) == pytest.approx(0.1)
-    assert all(schedule(step) >= schedule(step + 1) for step in range(120))
-    with pytest.raises(ValueError):
-        CosineLR(total_steps=0)
-
-
-def test_learning_rate_factory_is_constant_without_a_known_length():
-    from dirvae.training.schedules import CosineLR, make_lr_schedule
-
-    assert make_lr_schedule("constant", 100) is None
-    assert make_lr_schedule("cosine", float("inf")) is None
-    assert make_lr_schedule("cosine", 250.0) == CosineLR(250)
-    with pytest.raises(ValueError, match="learning-rate schedule"):
-        make_lr_schedule("step", 100)

@@ -21,7 +21,7 @@ import yaml
 from dirvae.errors import DirvaeError
 from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RECIPES, SAMPLERS, resolve_recipe
 from dirvae.training.options import check_options, option, spec_of
-from dirvae.training.schedules import KL_SCHEDULES, LR_SCHEDULES
+from dirvae.training.schedules import KL_SCHEDULES
 
 MODALITIES = ("image", "audio", "video")
 ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet", "stft")
@@ -64,10 +64,6 @@ class TrainConfig:
     iterations: int | None = option(None, "stop after this many optimiser steps", **POSITIVE)
     batches: int = option(32, "batch size, as in the seed (default 32)", **POSITIVE)
     learning_rate: float | None = option(None, "Adam learning rate (default 1e-3; 3e-3 for audio)", **POSITIVE)
-    lr_schedule: str | None = option(
-        None, "learning rate over the run: constant, or cosine down to a tenth at the last step (needs --iterations or "
-        "epochs; default constant)", choices=(None, *LR_SCHEDULES),
-    )  # fmt: skip
     model_size: int | None = option(
         None, "K, components of each simplex (default 20 for the MLP/digits, 16 for images, 64 for audio)",
         low=2, rule="at least 2 (a simplex needs two components)",
@@ -181,10 +177,6 @@ DEFAULT_LEARNING_RATE = {"image": 1e-3, "video": 1e-3, "audio": 3e-3}
 10 minutes on the speech benchmark (BENCHMARKS.md, Speech)."""
 
 
-DEFAULT_LR_SCHEDULE: dict[str, str] = {}
-"""Per-modality learning-rate schedule where it is not constant (runs saved before the option trained at a constant rate)."""
-
-
 PRE_ISSUE_14 = {"shuffle_all": False, "pad_last": "none"}
 """Before these options, audio/video read file by file and short audio files were dropped."""
 
@@ -202,8 +194,6 @@ def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
     # Runs from before validation existed trained on every item; resuming them must not
     # hold out items the model has already learnt from, so they keep training on all.
     saved.setdefault("val_fraction", 0.0)
-    # Runs from before learning-rate schedules trained at a constant rate.
-    saved.setdefault("lr_schedule", "constant")
     if "recipe" in saved:
         return saved
     return {**{key: value for key, value in LEGACY.items()}, "model_size": 64, **saved, "recipe": "paper"}
@@ -315,8 +305,6 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
         raise DirvaeError(f"bad configuration: {error}") from None
     if config.learning_rate is None and config.type in DEFAULT_LEARNING_RATE:
         config = dataclasses.replace(config, learning_rate=DEFAULT_LEARNING_RATE[config.type])
-    if config.lr_schedule is None:
-        config = dataclasses.replace(config, lr_schedule=DEFAULT_LR_SCHEDULE.get(config.type, "constant"))
     validate(config)
     try:
         config.latent_recipe()

@@ -55,7 +55,6 @@ class DirichletVAEModule(L.LightningModule):
         *,
         learning_rate: float = 1e-3,
         kl_schedule: Callable[[int], float] | None = None,
-        lr_schedule: Callable[[int], float] | None = None,
         scalar_every: int = SCALAR_EVERY,
         psnr: bool = False,
         hparams: dict[str, Any] | None = None,
@@ -64,7 +63,6 @@ class DirichletVAEModule(L.LightningModule):
         self.model = model
         self.learning_rate = learning_rate
         self.kl_schedule = kl_schedule or (lambda step: 1.0)
-        self.lr_schedule = lr_schedule
         self.scalar_every = max(1, int(scalar_every))
         self.psnr = psnr
         self.save_hyperparameters(hparams if hparams is not None else {"learning_rate": learning_rate})
@@ -273,14 +271,9 @@ class DirichletVAEModule(L.LightningModule):
             metrics["val/psnr"] = means[3]
         self.log_dict(metrics, on_step=False, on_epoch=True)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+    def configure_optimizers(self) -> torch.optim.Optimizer:
         mixed_precision = str(self.trainer.precision).endswith("-mixed")
-        optimizer = make_optimizer(self.parameters(), self.learning_rate, fused=not mixed_precision)
-        if self.lr_schedule is None:
-            return optimizer
-        # A factor of the global step, like the KL weight: a resumed run continues the schedule where it stopped.
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: self.lr_schedule(self.global_step))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return make_optimizer(self.parameters(), self.learning_rate, fused=not mixed_precision)
 
     def component_usage(self, latent: Tensor) -> Tensor:
         """Mean latent value per component over a batch and its positions, ``[K]``."""

@@ -47,7 +47,7 @@ from dirvae.training.data_module import DirvaeDataModule
 from dirvae.training.live_view import LiveView
 from dirvae.training.module import DirichletVAEModule, batch_data
 from dirvae.training.progress import EpochLines, LossBar
-from dirvae.training.schedules import make_kl_schedule, make_lr_schedule
+from dirvae.training.schedules import make_kl_schedule
 
 DEFAULT_DIGITS_EPOCHS = 30
 DEFAULT_IMAGE_SIZE = {"image": 64, "video": 64, "digits": 28}
@@ -469,8 +469,7 @@ def train(
         config.kl_schedule, weight=config.kl_weight, cycle_steps=cycle, warmup_steps=config.kl_warmup_steps
     )
     module = DirichletVAEModule(
-        model, learning_rate=config.learning_rate, kl_schedule=schedule, lr_schedule=make_lr_schedule(config.lr_schedule, total_steps),
-        scalar_every=config.scalars_every,
+        model, learning_rate=config.learning_rate, kl_schedule=schedule, scalar_every=config.scalars_every,
         psnr=config.type != "audio", hparams=hparams_for(run_config),
     )  # fmt: skip
     bad_files = getattr(dataset, "bad_files", None)

@@ -1,4 +1,4 @@
-"""KL weight and learning-rate schedules, functions of the optimiser step only.
+"""KL weight schedules, functions of the optimiser step only.
 
 Depending only on the global step makes a resumed run continue the schedule
 exactly where it stopped, with nothing extra to checkpoint.
@@ -6,7 +6,6 @@ exactly where it stopped, with nothing extra to checkpoint.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 
@@ -72,41 +71,3 @@ def make_kl_schedule(
     if kind == "linear":
         return LinearWarmupKL(warmup_steps=warmup_steps or cycle_steps, max_weight=weight)
     raise ValueError(f"unknown KL schedule {kind!r}; choose one of {', '.join(KL_SCHEDULES)}")
-
-
-@dataclass(frozen=True)
-class CosineLR:
-    """Learning-rate factor: half a cosine from 1 at step 0 to ``final`` at ``total_steps``, then held.
-
-    Why: a budget-limited run is still improving fast at its end (the speech benchmark gained 0.24 in
-    log-mel L1 from 3 to 10 minutes at a constant rate); annealing lets its last steps settle
-    rather than jitter at the peak rate (BENCHMARKS.md, Speech).
-    """
-
-    total_steps: int
-    final: float = 0.1
-
-    def __post_init__(self) -> None:
-        if self.total_steps < 1:
-            raise ValueError("a learning-rate schedule must last at least one step")
-        if not 0.0 <= self.final <= 1.0:
-            raise ValueError("the final learning-rate factor must be in [0, 1]")
-
-    def __call__(self, step: int) -> float:
-        position = min(1.0, step / self.total_steps)
-        return self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * position))
-
-
-LR_SCHEDULES = ("constant", "cosine")
-
-
-def make_lr_schedule(kind: str, total_steps: float) -> CosineLR | None:
-    """The factor on the learning rate per optimiser step, or None for a constant rate.
-
-    A cosine needs the run's length: with no step or epoch cap (``total_steps`` infinite) the rate stays constant.
-    """
-    if kind not in LR_SCHEDULES:
-        raise ValueError(f"unknown learning-rate schedule {kind!r}; choose one of {', '.join(LR_SCHEDULES)}")
-    if kind == "constant" or not math.isfinite(total_steps):
-        return None
-    return CosineLR(max(1, int(total_steps)))
