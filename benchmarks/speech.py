@@ -155,6 +155,8 @@ def build(architecture: str, reconstruction_options: dict | None = None, options
     flags = {"type": "audio", "data": "speech", "architecture": architecture, "audio_size": WINDOW}
     config = model_config(resolve(flags), (1, WINDOW), "folder")
     config["architecture"]["options"].update(options or {})
+    if "model_size" in (options or {}):  # K is the nets' feature width and the latent's: both must change
+        config["model"]["model_size"] = options["model_size"]
     config["model"]["reconstruction_options"].update(reconstruction_options or {})
     return build_for_training(config, (1, WINDOW)), config
 
