@@ -155,6 +155,8 @@ def build(architecture: str, reconstruction_options: dict | None = None, options
     flags = {"type": "audio", "data": "speech", "architecture": architecture, "audio_size": WINDOW}
     config = model_config(resolve(flags), (1, WINDOW), "folder")
     config["architecture"]["options"].update(options or {})
+    if "model_size" in (options or {}):  # K is the nets' feature width and the latent's: both must change
+        config["model"]["model_size"] = options["model_size"]
     config["model"]["reconstruction_options"].update(reconstruction_options or {})
     return build_for_training(config, (1, WINDOW)), config
 
@@ -167,7 +169,22 @@ def training_step(model, optimizer, sanitizer, batch: torch.Tensor) -> None:
     optimizer.step()
 
 
-def train(model, next_batch, budget_s: float, clock: str, learning_rate: float = 1e-3) -> dict:
+def annealed(learning_rate: float, fraction: float, schedule: str = "constant", final: float = 0.1) -> float:
+    """The learning rate at ``fraction`` of the budget: constant, or cosine/linear down to ``final`` × at the end.
+
+    Why by budget fraction: a budget run does not know its step count, and a CPU-clock budget
+    spent on a busy machine still anneals over the same training.
+    """
+    fraction = min(max(fraction, 0.0), 1.0)
+    if schedule == "constant":
+        return learning_rate
+    decay = 0.5 * (1 + math.cos(math.pi * fraction)) if schedule == "cosine" else 1 - fraction
+    return learning_rate * (final + (1 - final) * decay)
+
+
+def train(
+    model, next_batch, budget_s: float, clock: str, learning_rate: float = 1e-3, schedule: str = "constant", final: float = 0.1
+) -> dict:
     from dirvae import GradientSanitizer, make_optimizer
 
     now = time.process_time if clock == "cpu" else time.perf_counter
@@ -176,6 +193,8 @@ def train(model, next_batch, budget_s: float, clock: str, learning_rate: float =
     model.train()
     steps, start, wall_start = 0, now(), time.perf_counter()
     while now() - start < budget_s:
+        for group in optimizer.param_groups:
+            group["lr"] = annealed(learning_rate, (now() - start) / budget_s, schedule, final)
         training_step(model, optimizer, sanitizer, next_batch())
         steps += 1
     wall = time.perf_counter() - wall_start
@@ -379,6 +398,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed-only", action="store_true", help="measure windows/s only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--learning-rate", type=float, help="Adam learning rate of the budget runs (default: dirvae train's for audio)")
+    parser.add_argument("--lr-schedule", choices=["constant", "cosine", "linear"], default="constant", help="learning rate over the budget (default constant)")
+    parser.add_argument("--lr-final", type=float, default=0.1, help="cosine/linear: the learning rate at the budget's end, as a fraction (default 0.1)")
     parser.add_argument("--net-options", type=json.loads, default={}, help="JSON merged into the architecture's options (probes)")
     parser.add_argument("--loss-options", type=json.loads, default={}, help="JSON merged into the STFT loss's options (probes)")
     parser.add_argument("--save-model", type=Path, help="torch.save the last trained model's state dict here (for inspection)")
@@ -420,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.architectures:
             torch.manual_seed(args.seed)
             model, _config = build(name, loss_options, args.net_options)
-            stats = train(model, window_sampler(train_sentences, args.seed), minutes * 60.0, args.clock, learning_rate)
+            stats = train(model, window_sampler(train_sentences, args.seed), minutes * 60.0, args.clock, learning_rate, args.lr_schedule, args.lr_final)
             result, outputs = evaluate(model, held_out)
             if args.save_model:
                 torch.save(model.state_dict(), args.save_model)

@@ -36,3 +36,10 @@ def test_hiss_in_the_pause_is_charged_to_the_quiet_frames(speech):
     total = speech.metrics(x, output)["mel_l1"]
     assert parts["quiet_share"] > 0.8 and parts["quiet_l1"] > 3.0 and parts["high_quiet_bias"] > 3.0
     assert parts["quiet_l1"] * parts["quiet_frames"] == pytest.approx(parts["quiet_share"] * total, rel=0.05)
+
+
+def test_budget_learning_rate_anneals_by_the_share_of_the_budget_spent(speech):
+    assert speech.annealed(3e-3, 0.7) == 3e-3  # constant, as every run before the option
+    assert speech.annealed(3e-3, 0.0, "cosine") == pytest.approx(3e-3)
+    assert speech.annealed(3e-3, 0.5, "cosine") == pytest.approx(3e-3 * 0.55)
+    assert speech.annealed(3e-3, 1.3, "cosine") == speech.annealed(3e-3, 1.0, "linear") == pytest.approx(3e-4)

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 SMALL = {"n_fft": 128, "hop_length": 32, "width": 16}
 
 
-@pytest.mark.parametrize("decoder_options", [{}, {"phase": "accumulated"}, {"level_scale": 10.0}])
+@pytest.mark.parametrize("decoder_options", [{}, {"phase": "accumulated"}, {"phase": "vector"}, {"level_scale": 10.0}])
 @pytest.mark.parametrize(("length", "channels", "stride"), [(16384, 1, 2), (4097, 1, 2), (4097, 2, 3), (1000, 1, 1), (31, 1, 2)])
 def test_pair_keeps_the_exact_length(length, channels, stride, decoder_options):
     encoder, decoder = stft_autoencoder(length, channels, model_size=8, time_stride=stride, **decoder_options, **SMALL)
@@ -28,7 +28,7 @@ def test_default_pair_covers_256_samples_a_latent_step():
     assert encoder.out_channels == decoder.in_channels == 64
 
 
-@pytest.mark.parametrize("decoder_options", [{}, {"level_scale": 10.0}])
+@pytest.mark.parametrize("decoder_options", [{}, {"level_scale": 10.0}, {"phase": "vector"}])
 def test_decoder_starts_quiet_and_every_parameter_gets_a_gradient(decoder_options):
     encoder, decoder = stft_autoencoder(2048, 1, model_size=8, **decoder_options, **SMALL)
     output = decoder(encoder(0.3 * torch.randn(2, 1, 2048)))
@@ -84,6 +84,28 @@ def test_accumulated_phase_makes_a_steady_partial_coherent_across_frames():
     assert int(coherent.argmax()) == frequency
     assert coherent[frequency - 1 : frequency + 2].pow(2).sum() > 0.95 * coherent.pow(2).sum()  # one clean partial
     assert coherent.pow(2).sum() > 4 * frozen.pow(2).sum()
+
+
+def test_vector_phase_is_the_direction_of_the_head_s_2_vector():
+    """Rows (a, b) = (c, 0) give the tone of absolute phase 0 at any c well above the floor, and (0, c) turns it by π/2."""
+    torch.manual_seed(0)
+    decoder = ISTFTDecoder(8, 1, sample_size=1024, n_fft=128, hop_length=32, width=16, time_stride=1, phase="vector")
+    assert decoder.head.out_channels == 3 * 65
+    reference = ISTFTDecoder(8, 1, sample_size=1024, n_fft=128, hop_length=32, width=16, time_stride=1)
+    tones = []
+    for model, phase_rows in ((reference, {65: 0.0}), (decoder, {65: 1.0, 130: 0.0}), (decoder, {65: 7.0, 130: 0.0}), (decoder, {65: 0.0, 130: 3.0})):
+        with torch.no_grad():
+            model.head.weight.zero_()
+            model.head.bias.fill_(-30.0)
+            model.head.bias[8] = torch.log(torch.tensor(0.5 * 128 / 4))
+            model.head.bias[65:] = 0.0
+            for start, value in phase_rows.items():
+                model.head.bias[start + 8] = value
+            tones.append(model(torch.zeros(1, 8, model.frames))[0, 0])
+    torch.testing.assert_close(tones[1], tones[0], rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(tones[2], tones[0], rtol=1e-3, atol=1e-4)
+    # Bin 8 of 128 has a 16-sample period, a whole number per hop: phase π/2 is the same tone 4 samples earlier.
+    torch.testing.assert_close(tones[3][300:700], tones[0][304:704], rtol=1e-3, atol=1e-4)
 
 
 def test_frame_level_moves_every_bin_by_level_scale_nats_a_unit():

@@ -22,6 +22,10 @@ steady partial then needs a constant per frame, not a phase that turns
 by a different angle every hop, and comes out phase-coherent across frames
 (the phase-vocoder relation), where absolute phases the net has not yet
 aligned cancel in the overlap-add and smear low harmonics.
+With ``phase="vector"`` the head predicts a 2-vector (a, b) per bin and
+the phasor is (a, b)/|(a, b)|: the same absolute phase without the 2π wrap
+of an angle, so a small step of the head is a small turn of the phasor
+wherever it points (Vocos predicts an angle and takes its cos and sin).
 
 ``level_scale`` > 0 adds a per-frame level to every bin's log magnitude,
 ``level_scale`` nats per unit of its own 1×1 head (zero at the start).  Why:
@@ -44,7 +48,10 @@ from dirvae.nets.image import group_norm
 from dirvae.nets.registry import ARCHITECTURES
 from dirvae.nets.strides import downsampled_length
 
-PHASES = ("absolute", "accumulated")
+PHASES = ("absolute", "accumulated", "vector")
+PHASOR_FLOOR = 1e-4
+"""Added to |(a, b)|² before ``phase="vector"`` normalises it: bounds the gradient where the vector is near zero (the bin then
+goes quiet rather than taking a random direction)."""
 LOG_MAGNITUDE_CAP = 3.0
 """Upper clamp of the predicted log magnitude, relative to a full-scale sine's peak (e^3 ≈ 20×): keeps an
 early large output from overflowing, and lies far above anything audio in [-1, 1] asks for, so it is no dead zone."""
@@ -141,7 +148,7 @@ class ISTFTDecoder(nn.Module):
         width: int = 128,
         time_stride: int = 2,
         dilations: Sequence[int] = (1, 3),
-        phase: Literal["absolute", "accumulated"] = "absolute",
+        phase: Literal["absolute", "accumulated", "vector"] = "absolute",
         level_scale: float = 0.0,
     ) -> None:
         super().__init__()
@@ -172,7 +179,8 @@ class ISTFTDecoder(nn.Module):
         self.frame_rate = _residual_stack(width, dilations)
         self.out_norm = group_norm(width)
         self.activation = nn.SiLU()
-        self.head = nn.Conv1d(width, self.out_channels * 2 * self.bins, kernel_size=1)
+        self.parts = 3 if self.phase == "vector" else 2
+        self.head = nn.Conv1d(width, self.out_channels * self.parts * self.bins, kernel_size=1)
         # One level per frame and channel, added to every bin's log magnitude, level_scale nats a unit.
         self.level = nn.Conv1d(width, self.out_channels, kernel_size=1) if self.level_scale > 0 else None
         if self.level is not None:
@@ -197,22 +205,27 @@ class ISTFTDecoder(nn.Module):
         features = self.activation(self.out_norm(self.frame_rate(h)))
         h = self.head(features)
         batch, frames = h.shape[0], h.shape[-1]
-        log_magnitude, phase = h.float().reshape(batch * self.out_channels, 2, self.bins, frames).unbind(1)
+        log_magnitude, *phase = h.float().reshape(batch * self.out_channels, self.parts, self.bins, frames).unbind(1)
         if self.level is not None:
             log_magnitude = log_magnitude + self.level_scale * self.level(features).float().reshape(-1, 1, frames)
-        if self.phase == "accumulated":
-            phase = self._accumulate(phase)
         magnitude = torch.exp(log_magnitude.clamp(max=LOG_MAGNITUDE_CAP + math.log(self.n_fft / 4)))
+        if self.phase == "vector":
+            real, imag = phase
+            scale = magnitude * torch.rsqrt(real**2 + imag**2 + PHASOR_FLOOR)
+            cosine, sine = real * scale, imag * scale
+        else:
+            phase = self._accumulate(phase[0]) if self.phase == "accumulated" else phase[0]
+            cosine, sine = magnitude * torch.cos(phase), magnitude * torch.sin(phase)
         with torch.autocast(device_type=h.device.type, enabled=False):
-            spectrum = torch.complex(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
+            spectrum = torch.complex(cosine, sine)
             waves = torch.istft(
                 spectrum, self.n_fft, self.hop_length, window=self.window.float(), center=True, length=self.sample_size
             )
         return waves.reshape(batch, self.out_channels, self.sample_size)
 
     def _head_rows(self, part: int) -> Tensor:
-        """The head's output rows of log magnitudes (``part`` 0) or phases (1): per channel, all bins of each."""
-        rows = torch.arange(self.out_channels * 2 * self.bins).reshape(self.out_channels, 2, self.bins)
+        """The head's output rows of log magnitudes (``part`` 0) or phases (1; 1 and 2 for ``vector``): per channel, all bins of each."""
+        rows = torch.arange(self.out_channels * self.parts * self.bins).reshape(self.out_channels, self.parts, self.bins)
         return rows[:, part].reshape(-1)
 
     def _accumulate(self, offsets: Tensor) -> Tensor:
@@ -236,7 +249,7 @@ def stft_autoencoder(
     width: int = 128,
     time_stride: int = 2,
     dilations: Sequence[int] = (1, 3),
-    phase: Literal["absolute", "accumulated"] = "absolute",
+    phase: Literal["absolute", "accumulated", "vector"] = "absolute",
     level_scale: float = 0.0,
 ) -> tuple[STFTEncoder, ISTFTDecoder]:
     """A matched :class:`STFTEncoder`/:class:`ISTFTDecoder` pair; features have ``model_size`` channels.
