@@ -63,13 +63,7 @@ def floor_alpha(alpha: Tensor, floor: float = ALPHA_FLOOR) -> Tensor:
     pre-activation); a negative α is a bug upstream, and flooring it would
     hide that, so it is an error.  NaN is left alone for the caller to count.
     """
-    alpha = alpha.float()
-    smallest = float(alpha.detach().min()) if alpha.numel() else 0.0
-    if smallest < 0:
-        raise ValueError(f"Dirichlet concentration must be >= 0, got a minimum of {smallest}")
-    if smallest >= floor:
-        return alpha  # already floored (the model's heads add the floor): no clamp node to run backwards
-    return alpha.clamp_min(floor)
+    return floor_alpha_with_max(alpha, floor)[0]
 
 
 def floor_alpha_with_max(alpha: Tensor, floor: float = ALPHA_FLOOR) -> tuple[Tensor, float]:
@@ -84,6 +78,7 @@ def floor_alpha_with_max(alpha: Tensor, floor: float = ALPHA_FLOOR) -> tuple[Ten
     smallest, largest = (float(value) for value in torch.aminmax(alpha.detach()))
     if smallest < 0:
         raise ValueError(f"Dirichlet concentration must be >= 0, got a minimum of {smallest}")
+    # Already floored (the model's heads add the floor): no clamp node to run backwards.
     return (alpha if smallest >= floor else alpha.clamp_min(floor)), max(largest, floor)
 
 
