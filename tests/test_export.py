@@ -113,3 +113,18 @@ def test_a_gaussian_run_saved_without_loss_options_keeps_one_slow_scale(tmp_path
     path.write_text(json.dumps(old))
     loaded = DirichletVAE.from_pretrained(tmp_path)
     assert loaded.likelihood.log_scale.shape == () and loaded.likelihood.gain == 1.0
+
+
+def test_a_snapshot_writes_what_save_pretrained_writes_at_the_moment_it_was_taken(tmp_path):
+    from dirvae.export import CONFIG_NAME, run_snapshot
+
+    model = _trained_model()
+    save_pretrained(model, tmp_path / "direct", _config())
+    snapshot = run_snapshot(model, _config())
+    with torch.no_grad():
+        model.prior_alpha.fill_(3.0)  # training goes on while the snapshot waits for its writer
+        next(model.parameters()).add_(1.0)
+    snapshot.write(tmp_path / "later")
+    for name in (WEIGHTS_NAME, CONFIG_NAME):
+        assert (tmp_path / "later" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()
+    torch.testing.assert_close(DirichletVAE.from_pretrained(tmp_path / "later").prior_alpha, torch.full((6,), 0.7))

@@ -86,11 +86,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
+def json_text(value: Any) -> str:
+    """How every JSON file here is written: sorted keys, two-space indents, a final newline."""
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+
 def atomic_write_json(path: str | os.PathLike, value: Any) -> Path:
+    return atomic_write_bytes(path, json_text(value).encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> Path:
     def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
 
     return atomic_write(path, write)
 

@@ -14,14 +14,22 @@ from typing import Any
 import torch
 
 from dirvae.model import DirichletVAE
-from dirvae.run_files import CONFIG_NAME, RUN_FORMAT, WEIGHTS_NAME, read_config, read_weights, write_run
+from dirvae.run_files import CONFIG_NAME, RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, write_run
 
-__all__ = ["CONFIG_NAME", "RUN_FORMAT", "WEIGHTS_NAME", "load_pretrained", "read_config", "read_weights", "save_pretrained", "write_run"]
+__all__ = [
+    "CONFIG_NAME", "RUN_FORMAT", "WEIGHTS_NAME", "RunSnapshot", "load_pretrained", "read_config", "read_weights",
+    "run_snapshot", "save_pretrained", "write_run",
+]  # fmt: skip
 
 
 def save_pretrained(model: DirichletVAE, run_dir: str | Path, config: dict[str, Any]) -> Path:
     """Write ``config.json`` (``config``'s sections plus the model's) and ``model.safetensors`` atomically."""
     return model.save_pretrained(run_dir, extra=config)
+
+
+def run_snapshot(model: DirichletVAE, config: dict[str, Any]) -> RunSnapshot:
+    """What :func:`save_pretrained` would write now, serialised, for writing later (``snapshot.write(run_dir)``)."""
+    return snapshot_run(*model.run_contents(extra=config))
 
 
 def load_pretrained(

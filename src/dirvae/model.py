@@ -312,6 +312,15 @@ class DirichletVAE(nn.Module):
         be rebuilt from the file, so saving refuses it rather than writing a
         run that will not load.
         """
+        config, state = self.run_contents(extra)
+        return write_run(run_dir, config, state)
+
+    def run_contents(self, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Tensor]]:
+        """What :meth:`save_pretrained` writes: ``config.json``'s contents and the CPU state dict.
+
+        Separate so a trainer can serialise them now and write them later, off
+        its training thread (:func:`dirvae.export.run_snapshot`).
+        """
         config = self.config
         if config.reconstruction is None:
             raise ValueError(
@@ -322,7 +331,7 @@ class DirichletVAE(nn.Module):
         if "model" in (extra or {}):  # keep extra model fields a caller recorded (none are read back)
             full["model"] = {**extra["model"], **full["model"]}
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.state_dict().items()}
-        return write_run(run_dir, full, state)
+        return full, state
 
     @classmethod
     def from_run_config(

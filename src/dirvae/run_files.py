@@ -9,14 +9,15 @@ nothing unpickles, so a run directory from anyone is safe to load.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save, save_file
 from torch import Tensor
 
-from dirvae.atomic import atomic_write, atomic_write_json
+from dirvae.atomic import atomic_write, atomic_write_bytes, atomic_write_json, json_text
 from dirvae.errors import RunError
 
 CONFIG_NAME = "config.json"
@@ -59,3 +60,26 @@ def write_run(run_dir: str | Path, config: dict[str, Any], state: dict[str, Tens
     atomic_write(run_dir / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata={"format": RUN_FORMAT}))
     atomic_write_json(run_dir / CONFIG_NAME, config)
     return run_dir
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A run's two files serialised at one moment, to be written later (by a background writer).
+
+    Bytes, not tensors: the weights keep training while the files are
+    written, and a snapshot must hold the step it was taken at.
+    """
+
+    weights: bytes
+    config_text: str
+
+    def write(self, run_dir: str | Path) -> Path:
+        """As :func:`write_run`: the weights, then the config, each atomically."""
+        run_dir = Path(run_dir)
+        atomic_write_bytes(run_dir / WEIGHTS_NAME, self.weights)
+        atomic_write_bytes(run_dir / CONFIG_NAME, self.config_text.encode("utf-8"))
+        return run_dir
+
+
+def snapshot_run(config: dict[str, Any], state: dict[str, Tensor]) -> RunSnapshot:
+    return RunSnapshot(save(state, metadata={"format": RUN_FORMAT}), json_text(config))

@@ -179,3 +179,42 @@ def test_a_crash_saves_the_last_finished_step_unless_the_weights_are_ruined(tmp_
         module.weight.fill_(float("nan"))
     export.on_exception(trainer, module, RuntimeError("again"))
     assert len(saved) == 1  # NaN weights would overwrite a good checkpoint
+
+
+def test_a_background_checkpoint_holds_the_step_it_was_taken_at_and_is_on_disk_after_teardown(tmp_path):
+    from dirvae.training.background import BackgroundWriter
+
+    gate = __import__("threading").Event()
+    writer = BackgroundWriter()
+    writer.submit(gate.wait)  # a slow disk: the write waits behind another job
+    io = AtomicCheckpointIO(writer)
+    weights = torch.ones(3)
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": weights}, "global_step": 7, "epoch": 0}, target)
+    weights.fill_(5.0)  # the next optimiser step
+    assert not target.exists()  # the training thread did not wait for the disk
+    gate.set()
+    io.teardown()
+    assert read_progress(target)["global_step"] == 7
+    assert torch.equal(torch.load(target, weights_only=True)["state_dict"]["w"], torch.ones(3))
+    assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]
+
+
+def test_the_save_on_the_way_out_waits_for_its_write(tmp_path):
+    from types import SimpleNamespace
+
+    from dirvae.training.background import BackgroundWriter
+    from dirvae.training.checkpoints import RunExport
+
+    writer = BackgroundWriter()
+    io = AtomicCheckpointIO(writer)
+    path = tmp_path / "checkpoints" / "last.ckpt"
+
+    def save_checkpoint(target, weights_only):
+        io.save_checkpoint({"state_dict": {"w": torch.ones(1)}, "global_step": 3, "epoch": 0}, target)
+
+    trainer = SimpleNamespace(world_size=1, global_step=3, save_checkpoint=save_checkpoint)
+    export = RunExport(tmp_path, {}, writer)
+    writer.submit(lambda: (_ for _ in ()).throw(OSError("an earlier picture failed")))
+    export.on_exception(trainer, torch.nn.Linear(1, 1), KeyboardInterrupt())
+    assert export.interrupted and read_progress(path)["global_step"] == 3  # written before on_exception returned

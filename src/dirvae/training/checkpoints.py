@@ -8,6 +8,12 @@ truncates.  :class:`RunExport` adds what Lightning does not: every checkpoint
 also refreshes ``config.json`` + ``model.safetensors`` (pickle-free weights
 for the tools), and Ctrl-C, SIGTERM or a crash save a checkpoint on the way
 out.
+
+Given a :class:`~dirvae.training.background.BackgroundWriter`, both write
+their files off the training thread: the training thread serialises (so the
+bytes are one step's state, whatever the optimiser does next) and the writer
+thread writes, fsyncs and renames.  The saves on the way out wait for their
+writes.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from safetensors import safe_open
 
 from dirvae.atomic import atomic_write
 from dirvae.errors import RunError
-from dirvae.export import save_pretrained
+from dirvae.export import run_snapshot
+from dirvae.training.background import BackgroundWriter
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
@@ -36,7 +43,15 @@ def last_checkpoint(run_dir: str | Path) -> Path:
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``torch.save`` into a temp file beside the target, fsync, rename, fsync the folder."""
+    """``torch.save`` into a temp file beside the target, fsync, rename, fsync the folder.
+
+    With a ``writer`` the file is written on its thread; :meth:`teardown`
+    (Lightning calls it when ``fit`` ends) waits for the write.
+    """
+
+    def __init__(self, writer: BackgroundWriter | None = None) -> None:
+        super().__init__()
+        self.writer = writer
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:
@@ -48,7 +63,21 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             with open(tmp, "wb") as handle:
                 handle.write(buffer.getbuffer())
 
-        atomic_write(path, write)
+        if self.writer is None:
+            atomic_write(path, write)
+        else:
+            self.writer.submit(lambda: atomic_write(path, write))
+
+    def remove_checkpoint(self, path: Any) -> None:
+        self.flush()  # a queued write must not recreate what is removed
+        super().remove_checkpoint(path)
+
+    def flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+
+    def teardown(self) -> None:
+        self.flush()
 
 
 class PeriodicCheckpoint(ModelCheckpoint):
@@ -88,9 +117,10 @@ def periodic_checkpoint(run_dir: str | Path, save_freq: float) -> ModelCheckpoin
 class RunExport(L.Callback):
     """Keeps ``config.json`` + ``model.safetensors`` in step with each checkpoint."""
 
-    def __init__(self, run_dir: str | Path, config: dict[str, Any]) -> None:
+    def __init__(self, run_dir: str | Path, config: dict[str, Any], writer: BackgroundWriter | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.config = config
+        self.writer = writer
         self.interrupted = False
         self.terminated = False
         self.saved_on_crash = False
@@ -99,7 +129,11 @@ class RunExport(L.Callback):
         if trainer.is_global_zero:
             config = dict(self.config)
             config["progress"] = {"global_step": int(trainer.global_step), "epoch": int(trainer.current_epoch)}
-            save_pretrained(pl_module.model, self.run_dir, config)
+            snapshot = run_snapshot(pl_module.model, config)  # serialised now: this step's weights
+            if self.writer is None:
+                snapshot.write(self.run_dir)
+            else:
+                self.writer.submit(lambda: snapshot.write(self.run_dir))
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
         self.export(trainer, pl_module)
@@ -107,17 +141,32 @@ class RunExport(L.Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if trainer.world_size != 1:
             return
+        self._settle()
         if isinstance(exception, KeyboardInterrupt):
             self.interrupted = True
             self.terminated = type(exception).__name__ == "Terminated"  # SIGTERM (training.run.Terminated)
             trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)
+            self._flush()
         elif trainer.global_step > 0 and all(torch.isfinite(p).all() for p in pl_module.parameters()):
             # A crash: keep the last finished step, unless the weights themselves are already ruined.
             try:
                 trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)
+                self._flush()
                 self.saved_on_crash = True
             except Exception:  # the original error is the one to report
                 pass
+
+    def _settle(self) -> None:
+        """Let earlier writes finish before the save on the way out; their errors yield to the one being handled."""
+        if self.writer is not None:
+            try:
+                self.writer.flush()
+            except Exception:  # noqa: BLE001 - the exception being handled is the one to report
+                pass
+
+    def _flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
 
 
 def read_progress(path: Path) -> dict[str, int]:

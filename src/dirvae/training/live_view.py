@@ -7,6 +7,9 @@ the run directory, so "watch the blurry images" works with or without a
 browser.  A render costs ~25 ms on the digits, so fast runs are capped at one
 render per ``min_seconds`` (5 s: TensorBoard itself reloads every 30 s);
 rendering every 50 steps regardless cost the digits trainer 4-5% of its time.
+Given a background writer, only the forward passes run on the training
+thread; drawing, PNG encoding and the TensorBoard summaries run on the
+writer's thread.  The last render (at the end of training) is waited for.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from torch import Tensor
 
 from dirvae.audio_stitching import join_clips
 from dirvae.io import make_grid, save_audio, save_image, side_by_side
+from dirvae.training.background import BackgroundWriter
 from dirvae.training.module import DirichletVAEModule, batch_data
 
 
@@ -45,9 +49,10 @@ class LiveView(L.Callback):
 
     def __init__(
         self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, min_seconds: float = 0.0, count: int = COUNT,
-        sample_rate: int = 16000, inputs: Tensor | None = None,
+        sample_rate: int = 16000, inputs: Tensor | None = None, writer: BackgroundWriter | None = None,
     ) -> None:  # fmt: skip
         self.run_dir = Path(run_dir)
+        self.writer = writer
         self.modality = modality
         self.every_n_steps = every_n_steps
         self.min_seconds = float(min_seconds)
@@ -73,6 +78,17 @@ class LiveView(L.Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.global_step != self._last_logged:
             self.render(trainer, pl_module)
+        self._settle()  # before Lightning closes the logger the drawing writes to
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._settle()
+
+    def _settle(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.flush()
+            except Exception:  # noqa: BLE001 - a failed picture must not stop a run; it was reported when drawn
+                pass
 
     @torch.no_grad()
     def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -104,21 +120,30 @@ class LiveView(L.Callback):
         finite_usage = usage[torch.isfinite(usage)]
         bad = bad_reconstructions + bad_samples + (usage.numel() - finite_usage.numel()) + (0 if prior_ok else prior.numel())
         self.nonfinite_values += bad
-        if self.modality == "audio":
-            self._audio(experiment, inputs.float().cpu(), reconstructions, samples, step)
-        else:
-            grid = side_by_side(inputs.float().cpu().clamp(0, 1), reconstructions.clamp(0, 1))
-            save_image(grid, self.run_dir / "reconstructions.png")
+        inputs = inputs.float().cpu()
+        active = float((finite_usage > 0.5 / usage.numel()).sum())
+
+        def draw() -> None:
+            if self.modality == "audio":
+                self._audio(experiment, inputs, reconstructions, samples, step)
+            else:
+                grid = side_by_side(inputs.clamp(0, 1), reconstructions.clamp(0, 1))
+                save_image(grid, self.run_dir / "reconstructions.png")
+                if experiment is not None:
+                    # Tagged by where the inputs came from: validation items, or training ones.
+                    tag = "val/reconstructions" if self.held_out else "train/reconstructions"
+                    experiment.add_image(tag, grid.clamp(0, 1), step)
+                    experiment.add_image("samples", make_grid(samples.clamp(0, 1)), step)
             if experiment is not None:
-                # Tagged by where the inputs came from: validation items, or training ones.
-                tag = "val/reconstructions" if self.held_out else "train/reconstructions"
-                experiment.add_image(tag, grid.clamp(0, 1), step)
-                experiment.add_image("samples", make_grid(samples.clamp(0, 1)), step)
-        if experiment is not None:
-            if finite_usage.numel():
-                experiment.add_histogram("latent/component_usage", finite_usage, step)
-            experiment.add_scalar("latent/active_components", float((finite_usage > 0.5 / usage.numel()).sum()), step)
-            experiment.add_scalar("health/nonfinite_view_values", float(bad), step)
+                if finite_usage.numel():
+                    experiment.add_histogram("latent/component_usage", finite_usage, step)
+                experiment.add_scalar("latent/active_components", active, step)
+                experiment.add_scalar("health/nonfinite_view_values", float(bad), step)
+
+        if self.writer is None:
+            draw()
+        else:
+            self.writer.submit(draw)
 
     def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
         pair = join_clips([inputs[0], reconstructions[0]], self.sample_rate)  # faded: no click between the two

@@ -33,6 +33,7 @@ from dirvae.errors import DataError, DirvaeError, RunError
 from dirvae.losses.reconstruction import SCALE_GAIN
 from dirvae.nets.melresnet import mel_filterbank
 from dirvae.recipe import RECIPE_FIELDS
+from dirvae.training.background import BackgroundWriter
 from dirvae.training.checkpoints import (
     AtomicCheckpointIO,
     RunExport,
@@ -511,7 +512,8 @@ def train(
         raise DirvaeError(f"--run-dir {run_dir}: cannot create it ({error.strerror or error})") from None
     for folder in (run_dir, last_checkpoint(run_dir).parent):
         remove_orphans(folder)  # what a kill left mid-write; this process owns the run now
-    export = RunExport(run_dir, run_config)
+    writer = BackgroundWriter()  # checkpoints, exports and live-view renders, written off the training thread
+    export = RunExport(run_dir, run_config, writer)
     val_batches = len(data.val_dataloader())
     trainer = _trainer_or_error(lambda: L.Trainer(
         accelerator=accelerator,
@@ -529,7 +531,7 @@ def train(
             export,
             LiveView(
                 run_dir, config.type, every_n_steps=config.log_every, min_seconds=config.view_seconds, sample_rate=config.sample_rate,
-                inputs=data.validation_inputs(LiveView.COUNT),
+                inputs=data.validation_inputs(LiveView.COUNT), writer=writer,
             ),  # fmt: skip
             LearningRateMonitor(logging_interval="step"),
             progress_display(steps_per_epoch, epochs if epochs > 0 else None),
@@ -542,7 +544,7 @@ def train(
         limit_val_batches=1.0 if val_batches else 0,
         **validation_schedule(steps_per_epoch, config.val_every, int(total_steps), bool(val_batches)),
         use_distributed_sampler=True,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[AtomicCheckpointIO(writer)],
     ))
     # Lightning warns when an epoch has fewer steps than the logging interval;
     # under DDP each rank's epoch is a 1/world_size share of the loader's.
@@ -561,6 +563,7 @@ def train(
     if export.interrupted:
         raise Terminated() if export.terminated else KeyboardInterrupt()
     trainer.save_checkpoint(last_checkpoint(run_dir), weights_only=False)
+    writer.flush()  # the final checkpoint and export are on disk when train() returns
     steps_done = max(0, trainer.global_step - start_step)
     return RunResult(
         session_steps=steps_done,
