@@ -28,8 +28,8 @@ def save_pretrained(model: DirichletVAE, run_dir: str | Path, config: dict[str, 
 
 
 def run_snapshot(model: DirichletVAE, config: dict[str, Any]) -> RunSnapshot:
-    """What :func:`save_pretrained` would write now, serialised, for writing later (``snapshot.write(run_dir)``)."""
-    return snapshot_run(*model.run_contents(extra=config))
+    """What :func:`save_pretrained` would write now, copied, for writing later (``snapshot.write(run_dir)``)."""
+    return snapshot_run(*model.run_contents(extra=config, copy=True))
 
 
 def load_pretrained(

@@ -315,11 +315,14 @@ class DirichletVAE(nn.Module):
         config, state = self.run_contents(extra)
         return write_run(run_dir, config, state)
 
-    def run_contents(self, extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    def run_contents(
+        self, extra: dict[str, Any] | None = None, *, copy: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Tensor]]:
         """What :meth:`save_pretrained` writes: ``config.json``'s contents and the CPU state dict.
 
-        Separate so a trainer can serialise them now and write them later, off
-        its training thread (:func:`dirvae.export.run_snapshot`).
+        Separate so a trainer can take them now and write them later, off its
+        training thread (:func:`dirvae.export.run_snapshot`); ``copy`` makes
+        the tensors copies, so later training steps do not change them.
         """
         config = self.config
         if config.reconstruction is None:
@@ -330,7 +333,7 @@ class DirichletVAE(nn.Module):
         full = {**(extra or {}), **config.run_sections(), "format": RUN_FORMAT, "dirvae_version": __version__}
         if "model" in (extra or {}):  # keep extra model fields a caller recorded (none are read back)
             full["model"] = {**extra["model"], **full["model"]}
-        state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.state_dict().items()}
+        state = {name: tensor.detach().to("cpu", copy=copy).contiguous() for name, tensor in self.state_dict().items()}
         return full, state
 
     @classmethod

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save, save_file
+from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from dirvae.atomic import atomic_write, atomic_write_bytes, atomic_write_json, json_text
@@ -64,22 +64,24 @@ def write_run(run_dir: str | Path, config: dict[str, Any], state: dict[str, Tens
 
 @dataclass(frozen=True)
 class RunSnapshot:
-    """A run's two files serialised at one moment, to be written later (by a background writer).
+    """A run's two files as of one moment, to be written later (by a background writer).
 
-    Bytes, not tensors: the weights keep training while the files are
-    written, and a snapshot must hold the step it was taken at.
+    ``state`` must be tensors no one changes (copies of training weights):
+    the files are serialised when written, off the training thread, and must
+    hold the step the snapshot was taken at.
     """
 
-    weights: bytes
+    state: dict[str, Tensor]
     config_text: str
 
     def write(self, run_dir: str | Path) -> Path:
         """As :func:`write_run`: the weights, then the config, each atomically."""
         run_dir = Path(run_dir)
-        atomic_write_bytes(run_dir / WEIGHTS_NAME, self.weights)
+        atomic_write(run_dir / WEIGHTS_NAME, lambda tmp: save_file(self.state, tmp, metadata={"format": RUN_FORMAT}))
         atomic_write_bytes(run_dir / CONFIG_NAME, self.config_text.encode("utf-8"))
         return run_dir
 
 
 def snapshot_run(config: dict[str, Any], state: dict[str, Tensor]) -> RunSnapshot:
-    return RunSnapshot(save(state, metadata={"format": RUN_FORMAT}), json_text(config))
+    """``state`` is kept as given (pass copies); the config is serialised now."""
+    return RunSnapshot(state, json_text(config))

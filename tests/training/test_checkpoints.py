@@ -218,3 +218,63 @@ def test_the_save_on_the_way_out_waits_for_its_write(tmp_path):
     writer.submit(lambda: (_ for _ in ()).throw(OSError("an earlier picture failed")))
     export.on_exception(trainer, torch.nn.Linear(1, 1), KeyboardInterrupt())
     assert export.interrupted and read_progress(path)["global_step"] == 3  # written before on_exception returned
+
+
+def test_detached_copy_copies_every_tensor_and_keeps_container_types():
+    from collections import OrderedDict
+
+    from lightning.fabric.utilities.data import AttributeDict
+
+    from dirvae.training.checkpoints import detached_copy
+
+    weights = torch.ones(2, requires_grad=True)
+    moments = torch.zeros(2)
+    original = {
+        "state_dict": OrderedDict(w=weights),
+        "optimizer_states": [{"state": {0: {"exp_avg": moments, "step": torch.tensor(3.0)}}, "param_groups": [{"lr": 0.1, "params": [0]}]}],
+        "hyper_parameters": AttributeDict(lr=0.1),
+        "shape": (2, 3),
+        "global_step": 7,
+    }
+    copied = detached_copy(original)
+    with torch.no_grad():
+        weights.add_(1)
+    moments.add_(1)
+    assert type(copied["state_dict"]) is OrderedDict and type(copied["hyper_parameters"]) is AttributeDict
+    assert torch.equal(copied["state_dict"]["w"], torch.ones(2)) and not copied["state_dict"]["w"].requires_grad
+    assert torch.equal(copied["optimizer_states"][0]["state"][0]["exp_avg"], torch.zeros(2))
+    assert copied["shape"] == (2, 3) and copied["global_step"] == 7 and copied["hyper_parameters"].lr == 0.1
+
+
+def test_timed_checkpoints_are_written_once_per_interval(tmp_path):
+    import lightning as L
+
+    from dirvae.training.checkpoints import periodic_checkpoint
+
+    class Slow(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, batch_idx):
+            time.sleep(0.03)
+            return self.layer(batch).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    class Saves(L.Callback):
+        times: list = []
+
+        def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+            self.times.append(time.monotonic())
+
+    saves = Saves()
+    trainer = L.Trainer(
+        accelerator="cpu", max_steps=20, logger=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[periodic_checkpoint(tmp_path, 0.15), saves], default_root_dir=tmp_path,
+    )  # fmt: skip
+    trainer.fit(Slow(), torch.utils.data.DataLoader(torch.randn(40, 2), batch_size=2))
+    assert len(saves.times) >= 1  # 20 steps of >= 30 ms pass at least one 0.15 s interval
+    assert all(later - earlier >= 0.15 for earlier, later in zip(saves.times, saves.times[1:]))
+    assert read_progress(tmp_path / "checkpoints" / "last.ckpt")["global_step"] >= 5

@@ -47,6 +47,7 @@ from dirvae.training.config import SESSION_ONLY, TrainConfig
 from dirvae.training.data_module import DirvaeDataModule
 from dirvae.training.live_view import LiveView
 from dirvae.training.module import DirichletVAEModule, batch_data
+from dirvae.training.profiler import NullProfiler
 from dirvae.training.progress import EpochLines, LossBar
 from dirvae.training.schedules import make_kl_schedule
 
@@ -545,6 +546,7 @@ def train(
         **validation_schedule(steps_per_epoch, config.val_every, int(total_steps), bool(val_batches)),
         use_distributed_sampler=True,
         plugins=[AtomicCheckpointIO(writer)],
+        profiler=NullProfiler(),
     ))
     # Lightning warns when an epoch has fewer steps than the logging interval;
     # under DDP each rank's epoch is a 1/world_size share of the loader's.
