@@ -171,7 +171,7 @@ class RunExport(L.Callback):
         if trainer.is_global_zero:
             config = dict(self.config)
             config["progress"] = {"global_step": int(trainer.global_step), "epoch": int(trainer.current_epoch)}
-            snapshot = run_snapshot(pl_module.model, config)  # serialised now: this step's weights
+            snapshot = run_snapshot(pl_module.model, config)  # copied now: this step's weights
             if self.writer is None:
                 snapshot.write(self.run_dir)
             else:
