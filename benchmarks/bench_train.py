@@ -43,12 +43,22 @@ class StepTimer(L.Callback):
         self.elapsed = 0.0
         self.step_times: list[float] = []
         self._last_end: float | None = None
+        self.save_times: list[float] = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.global_step == self.warmup:
             if trainer.strategy.root_device.type == "cuda":
                 torch.cuda.synchronize()
             self.started = time.perf_counter()
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        if self.started is not None:
+            self.save_times.append(time.perf_counter())
+
+    @property
+    def saves(self) -> int:
+        """Checkpoints taken inside the timed window: a window shorter than --save-freq would leave their cost out."""
+        return sum(1 for moment in self.save_times if self._last_end is not None and moment <= self._last_end)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if self.started is not None:
@@ -79,6 +89,8 @@ def measure(options: dict, steps: int, warmup: int, workdir: Path, name: str) ->
         "samples_per_s": timer.samples / timer.elapsed if timer.elapsed else float("nan"),
         "steps": steps - warmup,
         "median_step_s": statistics.median(timer.step_times) if timer.step_times else float("nan"),
+        "saves": timer.saves,
+        "seconds": timer.elapsed,
     }
 
 
@@ -174,7 +186,7 @@ def overhead(args: argparse.Namespace) -> None:
     names = ("bare", "lightning", "dirvae")
     rates: dict[str, list[float]] = {name: [] for name in names}
     steps: dict[str, list[float]] = {name: [] for name in names}
-    loads = []
+    loads, saves, seconds = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         cwd = Path.cwd()
@@ -192,12 +204,15 @@ def overhead(args: argparse.Namespace) -> None:
                     else:
                         result = measure(options, args.steps, args.warmup, workdir, f"run{round_index}")
                         rate, step = result["samples_per_s"], result["median_step_s"]
+                        saves.append(result["saves"])
+                        seconds.append(result["seconds"])
                     rates[name].append(rate)
                     steps[name].append(step)
                 loads.append(os.getloadavg()[0])
                 print(
                     f"round {round_index}: bare {rates['bare'][-1]:,.0f}  plain Lightning {rates['lightning'][-1]:,.0f}  "
-                    f"dirvae train {rates['dirvae'][-1]:,.0f} samples/s; load {loads[-1]:.2f}",
+                    f"dirvae train {rates['dirvae'][-1]:,.0f} samples/s ({saves[-1]} checkpoints in {seconds[-1]:.1f} s timed); "
+                    f"load {loads[-1]:.2f}",
                     file=sys.stderr, flush=True,
                 )  # fmt: skip
         finally:
@@ -208,6 +223,7 @@ def overhead(args: argparse.Namespace) -> None:
 
     print(f"\n# bench_train --overhead  {datetime.date.today()}  {machine()}  load average {min(loads):.2f}-{max(loads):.2f}")
     print(f"batch {config.batches}, K {run_module.model_size(config, 'digits')}, {args.steps} steps a run ({args.warmup} untimed), {args.rounds} interleaved rounds")
+    print(f"dirvae train took {sum(saves)} checkpoints in {sum(seconds):.0f} timed seconds (one per {options['save_freq']:g} s is what a user gets)")
     print("| loop | samples/s (median) | throughput / bare (median of rounds) | median step: bare / this |\n|---|---|---|---|")
     labels = {"bare": "bare loop (loss, backward, clip, Adam)", "lightning": "plain Lightning (no logger, callbacks, validation)", "dirvae": "dirvae train (everything on)"}
     for name in names:
