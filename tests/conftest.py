@@ -24,3 +24,27 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def tiny_lightning_module():
+    """A one-layer ``LightningModule`` class; ``Tiny(step_seconds)`` makes each training step last at least that long."""
+    import time
+
+    import lightning as L
+
+    class Tiny(L.LightningModule):
+        def __init__(self, step_seconds: float = 0.0):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+            self.step_seconds = step_seconds
+
+        def training_step(self, batch, batch_idx):
+            if self.step_seconds:
+                time.sleep(self.step_seconds)
+            return self.layer(batch).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    return Tiny

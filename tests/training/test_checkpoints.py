@@ -246,22 +246,10 @@ def test_detached_copy_copies_every_tensor_and_keeps_container_types():
     assert copied["shape"] == (2, 3) and copied["global_step"] == 7 and copied["hyper_parameters"].lr == 0.1
 
 
-def test_timed_checkpoints_are_written_once_per_interval(tmp_path):
+def test_timed_checkpoints_are_written_once_per_interval(tmp_path, tiny_lightning_module):
     import lightning as L
 
     from dirvae.training.checkpoints import periodic_checkpoint
-
-    class Slow(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.layer = torch.nn.Linear(2, 1)
-
-        def training_step(self, batch, batch_idx):
-            time.sleep(0.03)
-            return self.layer(batch).pow(2).mean()
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.01)
 
     class Saves(L.Callback):
         times: list = []
@@ -274,7 +262,7 @@ def test_timed_checkpoints_are_written_once_per_interval(tmp_path):
         accelerator="cpu", max_steps=20, logger=False, enable_progress_bar=False, enable_model_summary=False,
         callbacks=[periodic_checkpoint(tmp_path, 0.15), saves], default_root_dir=tmp_path,
     )  # fmt: skip
-    trainer.fit(Slow(), torch.utils.data.DataLoader(torch.randn(40, 2), batch_size=2))
+    trainer.fit(tiny_lightning_module(step_seconds=0.03), torch.utils.data.DataLoader(torch.randn(40, 2), batch_size=2))
     assert len(saves.times) >= 1  # 20 steps of >= 30 ms pass at least one 0.15 s interval
     assert all(later - earlier >= 0.15 for earlier, later in zip(saves.times, saves.times[1:]))
     assert read_progress(tmp_path / "checkpoints" / "last.ckpt")["global_step"] >= 5

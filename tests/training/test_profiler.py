@@ -24,21 +24,10 @@ def test_an_error_inside_a_profiled_hook_propagates():
         raise AssertionError("the error was swallowed")
 
 
-def test_a_trainer_with_it_fits(tmp_path):
-    class Tiny(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.layer = torch.nn.Linear(2, 1)
-
-        def training_step(self, batch, batch_idx):
-            return self.layer(batch).pow(2).mean()
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
-
+def test_a_trainer_with_it_fits(tmp_path, tiny_lightning_module):
     trainer = L.Trainer(
         accelerator="cpu", max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, profiler=NullProfiler(), default_root_dir=tmp_path,
     )  # fmt: skip
-    trainer.fit(Tiny(), torch.utils.data.DataLoader(torch.randn(8, 2), batch_size=2))
+    trainer.fit(tiny_lightning_module(), torch.utils.data.DataLoader(torch.randn(8, 2), batch_size=2))
     assert trainer.global_step == 3
