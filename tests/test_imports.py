@@ -54,9 +54,22 @@ def test_the_module_level_import_graph_has_no_cycles():
 _IMPORT_EACH_ALONE = """
 import json, os, sys
 import numpy, torch  # third-party only: no dirvae module is loaded before the fork
-for name in sys.argv[1:]:
+names = sys.argv[1:]
+width = max(1, min(4, os.cpu_count() or 1))  # children at once: each is one module's import
+running, results = {}, {}
+
+def reap():
+    pid, _ = os.wait()
+    name, read = running.pop(pid)
+    with os.fdopen(read) as pipe:
+        results[name] = pipe.read()
+
+for name in names:
+    if len(running) >= width:
+        reap()
     read, write = os.pipe()
-    if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
         os.close(read)
         try:
             __import__(name)
@@ -66,9 +79,11 @@ for name in sys.argv[1:]:
         os.write(write, json.dumps(message).encode())
         os._exit(0)
     os.close(write)
-    with os.fdopen(read) as pipe:
-        print(pipe.read(), flush=True)
-    os.wait()
+    running[pid] = (name, read)
+while running:
+    reap()
+for name in names:
+    print(results[name], flush=True)
 """
 
 
@@ -77,7 +92,8 @@ def test_every_module_imports_alone_in_a_fresh_interpreter_and_the_core_needs_no
 
     One fresh interpreter loads torch and numpy, then forks a child per module,
     so an import that only works after some other module was loaded fails
-    here (fork keeps this to seconds instead of an interpreter start each).
+    here (fork keeps this to seconds instead of an interpreter start each, and
+    the children run as many at a time as there are cores, up to four).
     """
     names = [name for name in _modules() if name != "dirvae.__main__"]
     done = subprocess.run([sys.executable, "-c", _IMPORT_EACH_ALONE, *names], capture_output=True, text=True, timeout=600)
