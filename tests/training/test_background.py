@@ -88,15 +88,17 @@ def test_the_worker_ends_when_idle_and_restarts_on_demand():
     assert ran == [1]
 
 
-def test_discard_errors_forgets_a_failure():
+def test_settle_waits_for_every_job_and_drops_a_failure():
     writer = BackgroundWriter()
-    writer.submit(lambda: (_ for _ in ()).throw(OSError("gone")))
-    with pytest.raises(OSError):
-        writer.flush()
-    writer.submit(lambda: (_ for _ in ()).throw(OSError("again")))
-    time.sleep(0.05)
-    writer.discard_errors()
-    writer.flush()
+    gate = threading.Event()
+    ran = []
+    writer.submit(gate.wait)
+    writer.submit(lambda: (_ for _ in ()).throw(OSError("a picture failed")))
+    writer.submit(lambda: ran.append("checkpoint"))
+    threading.Timer(0.05, gate.set).start()
+    writer.settle()
+    assert ran == ["checkpoint"]
+    writer.flush()  # nothing left to report
 
 
 def test_rejects_a_zero_queue():

@@ -64,9 +64,15 @@ class BackgroundWriter:
                 self._condition.wait()
             self._raise_error()
 
-    def discard_errors(self) -> None:
-        """Forget a failed job's error (on a path that is already reporting another one)."""
+    def settle(self) -> None:
+        """Wait until every submitted job has run, dropping any failure.
+
+        For paths already handling another error (an exception in training,
+        the end of the run for a picture): that error is the one to report.
+        """
         with self._condition:
+            while self._running:
+                self._condition.wait()
             self._error = None
 
     def _raise_error(self) -> None:

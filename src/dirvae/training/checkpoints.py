@@ -201,10 +201,7 @@ class RunExport(L.Callback):
     def _settle(self) -> None:
         """Let earlier writes finish before the save on the way out; their errors yield to the one being handled."""
         if self.writer is not None:
-            try:
-                self.writer.flush()
-            except Exception:  # noqa: BLE001 - the exception being handled is the one to report
-                pass
+            self.writer.settle()
 
     def _flush(self) -> None:
         if self.writer is not None:

@@ -85,10 +85,7 @@ class LiveView(L.Callback):
 
     def _settle(self) -> None:
         if self.writer is not None:
-            try:
-                self.writer.flush()
-            except Exception:  # noqa: BLE001 - a failed picture must not stop a run; it was reported when drawn
-                pass
+            self.writer.settle()  # a failed picture must not stop a run that is ending anyway
 
     @torch.no_grad()
     def render(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
