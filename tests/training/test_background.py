@@ -40,17 +40,29 @@ def test_a_failed_job_is_raised_on_the_training_thread_once():
     assert ran == []
 
 
-def test_a_failure_does_not_drop_the_jobs_queued_behind_it():
-    writer = BackgroundWriter()
+def _failure_between_two_jobs(writer, ran):
+    """A slow job, a failing one, then a checkpoint; the slow one finishes shortly after."""
     gate = threading.Event()
-    ran = []
     writer.submit(gate.wait)
-    writer.submit(lambda: (_ for _ in ()).throw(ValueError("bad picture")))
+    writer.submit(lambda: (_ for _ in ()).throw(OSError("a picture failed")))
     writer.submit(lambda: ran.append("checkpoint"))
-    gate.set()
-    with pytest.raises(ValueError):
+    threading.Timer(0.05, gate.set).start()
+
+
+def test_a_failure_does_not_drop_the_jobs_queued_behind_it():
+    writer, ran = BackgroundWriter(), []
+    _failure_between_two_jobs(writer, ran)
+    with pytest.raises(OSError):
         writer.flush()
     assert ran == ["checkpoint"]
+
+
+def test_settle_waits_for_every_job_and_drops_a_failure():
+    writer, ran = BackgroundWriter(), []
+    _failure_between_two_jobs(writer, ran)
+    writer.settle()
+    assert ran == ["checkpoint"]
+    writer.flush()  # nothing left to report
 
 
 def test_submit_blocks_when_max_pending_jobs_wait():
@@ -86,19 +98,6 @@ def test_the_worker_ends_when_idle_and_restarts_on_demand():
     writer.submit(lambda: ran.append(1))
     writer.flush()
     assert ran == [1]
-
-
-def test_settle_waits_for_every_job_and_drops_a_failure():
-    writer = BackgroundWriter()
-    gate = threading.Event()
-    ran = []
-    writer.submit(gate.wait)
-    writer.submit(lambda: (_ for _ in ()).throw(OSError("a picture failed")))
-    writer.submit(lambda: ran.append("checkpoint"))
-    threading.Timer(0.05, gate.set).start()
-    writer.settle()
-    assert ran == ["checkpoint"]
-    writer.flush()  # nothing left to report
 
 
 def test_rejects_a_zero_queue():
