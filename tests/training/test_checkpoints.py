@@ -264,5 +264,6 @@ def test_timed_checkpoints_are_written_once_per_interval(tmp_path, tiny_lightnin
     )  # fmt: skip
     trainer.fit(tiny_lightning_module(step_seconds=0.03), torch.utils.data.DataLoader(torch.randn(40, 2), batch_size=2))
     assert len(saves.times) >= 1  # 20 steps of >= 30 ms pass at least one 0.15 s interval
-    assert all(later - earlier >= 0.15 for earlier, later in zip(saves.times, saves.times[1:]))
+    # Saves are timed from Lightning's check, a little before this hook: allow that, but not a save every 30 ms step.
+    assert all(later - earlier >= 0.1 for earlier, later in zip(saves.times, saves.times[1:]))
     assert read_progress(tmp_path / "checkpoints" / "last.ckpt")["global_step"] >= 5
