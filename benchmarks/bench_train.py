@@ -34,7 +34,14 @@ from dirvae.training.config import resolve  # noqa: E402
 
 
 class StepTimer(L.Callback):
-    """Samples/s after ``warmup`` steps, and each step's wall time (batch end to batch end)."""
+    """Samples/s after ``warmup`` steps, and each step's wall time (batch end to batch end).
+
+    Also the CPU seconds of the timed window: the training thread's own
+    (``thread_time``) and the whole process's (``process_time``, which adds
+    the writer and TensorBoard threads).  Neither counts time another
+    process took the core, which on this shared 2-core machine moves the wall
+    clock by up to 20% from one round to the next.
+    """
 
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
@@ -44,12 +51,15 @@ class StepTimer(L.Callback):
         self.step_times: list[float] = []
         self._last_end: float | None = None
         self.save_times: list[float] = []
+        self.cpu_started = (0.0, 0.0)
+        self.cpu_elapsed = (0.0, 0.0)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.global_step == self.warmup:
             if trainer.strategy.root_device.type == "cuda":
                 torch.cuda.synchronize()
             self.started = time.perf_counter()
+            self.cpu_started = (time.thread_time(), time.process_time())
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         if self.started is not None:
@@ -67,6 +77,7 @@ class StepTimer(L.Callback):
             self.samples += run_module.batch_data_size(batch)
             now = time.perf_counter()
             self.elapsed = now - self.started
+            self.cpu_elapsed = (time.thread_time() - self.cpu_started[0], time.process_time() - self.cpu_started[1])
             if self._last_end is not None:
                 self.step_times.append(now - self._last_end)
             self._last_end = now
@@ -91,16 +102,23 @@ def measure(options: dict, steps: int, warmup: int, workdir: Path, name: str) ->
         "median_step_s": statistics.median(timer.step_times) if timer.step_times else float("nan"),
         "saves": timer.saves,
         "seconds": timer.elapsed,
+        **cpu_rates(timer.samples, timer.cpu_elapsed),
     }
 
 
-def bare_loop_rate(config, steps: int, warmup: int) -> tuple[float, float]:
+def cpu_rates(samples: int, cpu_seconds: tuple[float, float]) -> dict[str, float]:
+    """Samples per CPU second of the training thread and of the whole process."""
+    thread, process = cpu_seconds
+    return {"thread_rate": samples / thread if thread else float("nan"), "process_rate": samples / process if process else float("nan")}
+
+
+def bare_loop_rate(config, steps: int, warmup: int) -> dict[str, float]:
     """Samples/s of the least a training loop must do: model.loss -> backward -> clip -> Adam.
 
     Same networks (built from the same run configuration), same optimiser,
     same batch size and KL schedule as ``dirvae train`` on the digits, with
     the whole data set held as one tensor and sliced (no per-item reads).
-    Returns (samples/s, median seconds per step).
+    Returns samples/s, the median seconds per step and the CPU rates (:func:`cpu_rates`).
     """
     from dirvae.optim import make_optimizer
     from dirvae.training.schedules import make_kl_schedule
@@ -119,6 +137,7 @@ def bare_loop_rate(config, steps: int, warmup: int) -> tuple[float, float]:
     for step in range(steps):
         if step == warmup:
             started = last = time.perf_counter()
+            cpu_started = (time.thread_time(), time.process_time())
         if position + batch > len(data):
             order, position = torch.randperm(len(data)), 0
         x = data[order[position : position + batch]]
@@ -133,10 +152,12 @@ def bare_loop_rate(config, steps: int, warmup: int) -> tuple[float, float]:
             now = time.perf_counter()
             times.append(now - last)
             last = now
-    return timed / (time.perf_counter() - started), statistics.median(times)
+    elapsed = time.perf_counter() - started
+    cpu = (time.thread_time() - cpu_started[0], time.process_time() - cpu_started[1])
+    return {"samples_per_s": timed / elapsed, "median_step_s": statistics.median(times), **cpu_rates(timed, cpu)}
 
 
-def lightning_floor_rate(config, steps: int, warmup: int) -> tuple[float, float]:
+def lightning_floor_rate(config, steps: int, warmup: int) -> dict[str, float]:
     """Samples/s of the least Lightning loop: a plain LightningModule whose step is ``model.loss``.
 
     Same networks, optimiser, clipping and data loader as ``dirvae train``,
@@ -168,7 +189,11 @@ def lightning_floor_rate(config, steps: int, warmup: int) -> tuple[float, float]
         enable_progress_bar=False, enable_model_summary=False, gradient_clip_val=config.clip_norm, callbacks=[timer],
     )  # fmt: skip
     trainer.fit(Plain(model), make_loader(dataset, config.batches, shuffle=True, seed=config.seed))
-    return timer.samples / timer.elapsed, statistics.median(timer.step_times)
+    return {
+        "samples_per_s": timer.samples / timer.elapsed,
+        "median_step_s": statistics.median(timer.step_times),
+        **cpu_rates(timer.samples, timer.cpu_elapsed),
+    }
 
 
 def overhead(args: argparse.Namespace) -> None:
@@ -184,8 +209,8 @@ def overhead(args: argparse.Namespace) -> None:
     if args.model_size:
         options["model_size"] = args.model_size
     names = ("bare", "lightning", "dirvae")
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    steps: dict[str, list[float]] = {name: [] for name in names}
+    measures = ("samples_per_s", "median_step_s", "thread_rate", "process_rate")
+    results: dict[str, dict[str, list[float]]] = {name: {key: [] for key in measures} for name in names}
     loads, saves, seconds = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -198,38 +223,43 @@ def overhead(args: argparse.Namespace) -> None:
                 order = names[round_index % 3 :] + names[: round_index % 3]
                 for name in order:
                     if name == "bare":
-                        rate, step = bare_loop_rate(config, args.steps, args.warmup)
+                        result = bare_loop_rate(config, args.steps, args.warmup)
                     elif name == "lightning":
-                        rate, step = lightning_floor_rate(config, args.steps, args.warmup)
+                        result = lightning_floor_rate(config, args.steps, args.warmup)
                     else:
                         result = measure(options, args.steps, args.warmup, workdir, f"run{round_index}")
-                        rate, step = result["samples_per_s"], result["median_step_s"]
                         saves.append(result["saves"])
                         seconds.append(result["seconds"])
-                    rates[name].append(rate)
-                    steps[name].append(step)
+                    for key in measures:
+                        results[name][key].append(result[key])
                 loads.append(os.getloadavg()[0])
+                rate = {name: results[name]["samples_per_s"][-1] for name in names}
                 print(
-                    f"round {round_index}: bare {rates['bare'][-1]:,.0f}  plain Lightning {rates['lightning'][-1]:,.0f}  "
-                    f"dirvae train {rates['dirvae'][-1]:,.0f} samples/s ({saves[-1]} checkpoints in {seconds[-1]:.1f} s timed); "
+                    f"round {round_index}: bare {rate['bare']:,.0f}  plain Lightning {rate['lightning']:,.0f}  "
+                    f"dirvae train {rate['dirvae']:,.0f} samples/s ({saves[-1]} checkpoints in {seconds[-1]:.1f} s timed); "
                     f"load {loads[-1]:.2f}",
                     file=sys.stderr, flush=True,
                 )  # fmt: skip
         finally:
             os.chdir(cwd)
 
-    def ratios(values: dict[str, list[float]], name: str, inverse: bool = False) -> list[float]:
-        return [(b / x if inverse else x / b) for x, b in zip(values[name], values["bare"])]
+    def ratios(name: str, key: str) -> list[float]:
+        """Per round, this loop against the bare loop (a step time inverted, so higher is faster throughout)."""
+        pairs = zip(results[name][key], results["bare"][key])
+        return [(bare / this if key == "median_step_s" else this / bare) for this, bare in pairs]
 
     print(f"\n# bench_train --overhead  {datetime.date.today()}  {machine()}  load average {min(loads):.2f}-{max(loads):.2f}")
     print(f"batch {config.batches}, K {run_module.model_size(config, 'digits')}, {args.steps} steps a run ({args.warmup} untimed), {args.rounds} interleaved rounds")
     print(f"dirvae train took {sum(saves)} checkpoints in {sum(seconds):.0f} timed seconds (one per {options['save_freq']:g} s is what a user gets)")
-    print("| loop | samples/s (median) | throughput / bare (median of rounds) | median step: bare / this |\n|---|---|---|---|")
+    print("Ratios to the bare loop, median of rounds (range).  CPU: samples per CPU second of the training thread, and of the whole process (writer and TensorBoard threads included).")
+    print("| loop | samples/s (median) | throughput / bare | median step | CPU, training thread | CPU, process |\n|---|---|---|---|---|---|")
     labels = {"bare": "bare loop (loss, backward, clip, Adam)", "lightning": "plain Lightning (no logger, callbacks, validation)", "dirvae": "dirvae train (everything on)"}
     for name in names:
-        through = ratios(rates, name)
-        step = ratios(steps, name, inverse=True)
-        print(f"| {labels[name]} | {statistics.median(rates[name]):,.0f} | {statistics.median(through):.3f} ({min(through):.2f}-{max(through):.2f}) | {statistics.median(step):.3f} |")
+        cells = []
+        for key in measures:
+            values = ratios(name, key)
+            cells.append(f"{statistics.median(values):.3f} ({min(values):.2f}-{max(values):.2f})")
+        print(f"| {labels[name]} | {statistics.median(results[name]['samples_per_s']):,.0f} | {' | '.join(cells)} |")
 
 
 def main() -> None:
