@@ -8,6 +8,7 @@ clip-norm), and the numbers a user watches in TensorBoard.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable
 
@@ -130,7 +131,7 @@ class DirichletVAEModule(L.LightningModule):
             self._interval_started = time.perf_counter()
         weight = self.kl_schedule(self.global_step)
         terms = self.model.loss(data, kl_weight=weight)
-        if not torch.isfinite(terms.total):
+        if not math.isfinite(terms.total.item()):  # one read of the scalar: torch.isfinite is four ops and a read
             # Counted and reported, never zeroed: returning None skips the step.
             self.nonfinite_losses += 1
             self.consecutive_nonfinite += 1
@@ -141,12 +142,13 @@ class DirichletVAEModule(L.LightningModule):
             return None
         if self.consecutive_nonfinite:
             self.consecutive_nonfinite = 0
-        values = [terms.total, terms.reconstruction, terms.kl, terms.elbo]
-        alpha = terms.output.alpha
-        if alpha is not None:
-            smallest, largest = torch.aminmax(alpha.detach())
-            values += [alpha.detach().mean(), smallest, largest]
-        stacked = torch.stack([value.detach().float() for value in values])
+        with torch.no_grad():  # no graph for the curves' values, and no detach per value
+            values = [terms.total, terms.reconstruction, terms.kl, terms.elbo]
+            alpha = terms.output.alpha
+            if alpha is not None:
+                smallest, largest = torch.aminmax(alpha)
+                values += [alpha.mean(), smallest, largest]
+            stacked = torch.stack(values).float()
         self._interval.add(stacked)
         self._epoch.add(stacked)
         self._interval_samples += data.shape[0]
