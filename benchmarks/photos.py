@@ -287,6 +287,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reconstruction", default="auto", help="as for dirvae train (default: the image default)")
     parser.add_argument("--model-size", type=int, help="K (default: the architecture's)")
     parser.add_argument("--widths", type=int, nargs="+", help="resblock widths, one per halving (default: the library's)")
+    parser.add_argument("--upsample", choices=["nearest", "bilinear"], help="resblock decoder upsampling (default: the library's)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--note", default="", help="a line added under the table (e.g. that the machine was shared)")
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{test_x.shape[0]} held-out crops from {', '.join(test_names)}; mean-colour baseline {baseline:.2f} dB",
         file=sys.stderr,
     )
-    options = {"widths": args.widths} if args.widths else None
+    options = {key: value for key, value in (("widths", args.widths), ("upsample", args.upsample)) if value} or None
 
     def describe(row: dict) -> str:
         return (

@@ -202,7 +202,7 @@ def thumbnail_psnr(images: torch.Tensor, side: int) -> float:
 
 
 # ------------------------------------------------------------------ training
-def build(latent: str, architecture: str, reconstruction: str, model_size: int | None):
+def build(latent: str, architecture: str, reconstruction: str, model_size: int | None, options: dict | None = None):
     """The model ``dirvae train --type video`` would build for 64×64 RGB frames, with ``latent``."""
     from dirvae.training.config import resolve
     from dirvae.training.run import build_for_training, model_config
@@ -211,6 +211,7 @@ def build(latent: str, architecture: str, reconstruction: str, model_size: int |
     if model_size is not None:
         flags["model_size"] = model_size
     config = model_config(resolve(flags), (3, SIZE, SIZE), "folder")
+    config["architecture"]["options"].update(options or {})
     return build_for_training(config, (3, SIZE, SIZE)), config
 
 
@@ -241,6 +242,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clips-per-photo", type=int, default=16, help="clips per source photo (default 16, each move 4 times: 6,144 training frames; with 4 the model memorised the 1,536 frames, BENCHMARKS.md)")
     parser.add_argument("--crf", type=int, default=23, help="libx264 constant rate factor (default 23, x264's default)")
     parser.add_argument("--clips", type=Path, help="write the clips here and keep them (default: a temporary folder)")
+    parser.add_argument("--upsample", choices=["nearest", "bilinear"], help="resblock decoder upsampling (default: the library's)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--note", default="", help="a line added under the table (e.g. that the machine was shared)")
@@ -279,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
+    options = {"upsample": args.upsample} if args.upsample else None
+
     def describe(row: dict) -> str:
         return (
             f"PSNR {row['psnr']:.2f} dB ({row['psnr'] - baselines['8×8 thumbnail']:+.2f} vs 8×8 thumbnail), "
@@ -287,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, last, config = run_budgets(
         args.budget_minutes, args.models, train_x, test_x, args.clock, args.seed,
-        lambda latent: build(latent, args.architecture, args.reconstruction, args.model_size), describe,
+        lambda latent: build(latent, args.architecture, args.reconstruction, args.model_size, options), describe,
     )  # fmt: skip
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/video.py", *(sys.argv[1:] if argv is None else argv)])
     architecture = config["architecture"]

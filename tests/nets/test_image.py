@@ -121,12 +121,27 @@ from dirvae.nets.image import ResBlockDecoder, ResBlockEncoder, resblock_autoenc
     ("size", "channels"),
     [((64, 64), 3), ((50, 70), 3), ((33, 47), 1), ((28, 28), 1), ((7, 5), 3), ((1, 1), 3)],
 )
-def test_resblock_round_trip_is_exactly_the_input_shape(size, channels):
-    encoder, decoder = resblock_autoencoder(size, channels, model_size=8, widths=(8, 16, 16))
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_resblock_round_trip_is_exactly_the_input_shape(size, channels, upsample):
+    encoder, decoder = resblock_autoencoder(size, channels, model_size=8, widths=(8, 16, 16), upsample=upsample)
     x = torch.rand(2, channels, *size)
     features = encoder(x)
     assert features.shape == (2, 8, *encoder.output_size(size))
     assert decoder(features).shape == x.shape
+
+
+def test_bilinear_upsampling_blends_neighbours_where_nearest_repeats_them():
+    from dirvae.nets.image import upsample
+
+    ramp = torch.arange(4.0).reshape(1, 1, 1, 4).expand(1, 1, 3, 4)
+    nearest = upsample(ramp, (5, 7), "nearest")
+    bilinear = upsample(ramp, (5, 7), "bilinear")
+    assert nearest.shape == bilinear.shape == (1, 1, 5, 7)
+    assert torch.equal(nearest[0, 0, 0], torch.tensor([0.0, 0, 1, 1, 2, 2, 3]))
+    # Bilinear ×2 (align_corners=False): output pixels sit a quarter of a step from each input.
+    torch.testing.assert_close(bilinear[0, 0, 0], torch.tensor([0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75]))
+    with pytest.raises(ValueError, match="upsample"):
+        resblock_autoencoder(16, 3, model_size=4, widths=(8,), upsample="cubic")
 
 
 def test_resblock_default_is_an_8x8_field_at_64():

@@ -87,6 +87,22 @@ def nearest_upsample(x: Tensor, size: Size2d) -> Tensor:
     return F.interpolate(x, scale_factor=2.0, mode="nearest")[..., : size[0], : size[1]]
 
 
+UPSAMPLE_MODES = ("nearest", "bilinear")
+
+
+def upsample(x: Tensor, size: Size2d, mode: str = "nearest") -> Tensor:
+    """×2 and crop to ``size``, by repeating pixels or by bilinear interpolation.
+
+    Why bilinear: after nearest ×2 three times, each latent position paints
+    an 8×8 block, and a small change between neighbouring simplices shows as
+    a faint grid in flat areas (skies) unless the convolutions learn to
+    blend it away; bilinear blends neighbours before any conv sees them.
+    """
+    if mode == "nearest":
+        return nearest_upsample(x, size)
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)[..., : size[0], : size[1]]
+
+
 class Downsampler(nn.Module):
     """One encoder level: strided conv ‖ mean-pooled input → 1×1 mix, halving the size."""
 
@@ -282,14 +298,15 @@ class PooledDownsample(nn.Module):
 
 
 class NearestUpsample(nn.Module):
-    """Nearest-neighbour ×2 cropped to the encoder level's exact size, then a 3×3 conv."""
+    """×2 (nearest-neighbour, or bilinear: :func:`upsample`) cropped to the encoder level's exact size, then a 3×3 conv."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, mode: str = "nearest") -> None:
         super().__init__()
+        self.mode = mode
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
 
     def forward(self, x: Tensor, size: Size2d) -> Tensor:
-        return self.conv(nearest_upsample(x, size))
+        return self.conv(upsample(x, size, self.mode))
 
 
 def _widths(widths: Sequence[int]) -> list[int]:
@@ -364,9 +381,13 @@ class ResBlockDecoder(nn.Module):
         blocks: int = 1,
         *,
         image_size: int | Sequence[int],
+        upsample: str = "nearest",
     ) -> None:
         super().__init__()
         widths = _widths(widths)
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+        self.upsample_mode = upsample
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.image_size = _pair(image_size)
@@ -381,7 +402,9 @@ class ResBlockDecoder(nn.Module):
         self.levels_blocks = nn.ModuleList(
             nn.Sequential(*(ResnetBlock(a) for _ in range(int(blocks)))) for a in reversed_widths
         )
-        self.upsamplers = nn.ModuleList(NearestUpsample(a, b) for a, b in zip(reversed_widths[:-1], reversed_widths[1:]))
+        self.upsamplers = nn.ModuleList(
+            NearestUpsample(a, b, upsample) for a, b in zip(reversed_widths[:-1], reversed_widths[1:])
+        )
         self.head_norm = group_norm(widths[0])
         self.head = nn.Conv2d(widths[0], self.out_channels, kernel_size=3, padding=1)
         self.activation = nn.SiLU()
@@ -397,7 +420,7 @@ class ResBlockDecoder(nn.Module):
             h = blocks(h)
             if level < len(self.upsamplers):
                 h = self.upsamplers[level](h, self.sizes[level + 1])
-        h = nearest_upsample(self.activation(self.head_norm(h)), self.image_size)
+        h = upsample(self.activation(self.head_norm(h)), self.image_size, self.upsample_mode)
         return self.head(h)
 
 
@@ -407,6 +430,7 @@ def resblock_autoencoder(
     model_size: int = 16,
     widths: Sequence[int] = (16, 32, 64),
     blocks: int = 1,
+    upsample: str = "nearest",
 ) -> tuple[ResBlockEncoder, ResBlockDecoder]:
     """A mirrored residual-block pair: ``len(widths)`` halvings, ``model_size`` features at the bottom.
 
@@ -416,7 +440,7 @@ def resblock_autoencoder(
     a level, 4×4 and 16×16 fields, and K = 8 or 32.
     """
     encoder = ResBlockEncoder(in_channels, widths, out_channels=model_size, blocks=blocks)
-    decoder = ResBlockDecoder(model_size, widths, in_channels, blocks=blocks, image_size=image_size)
+    decoder = ResBlockDecoder(model_size, widths, in_channels, blocks=blocks, image_size=image_size, upsample=upsample)
     return encoder, decoder
 
 
