@@ -46,8 +46,50 @@ from dirvae.nets.melresnet import mel_filterbank
 MAGNITUDE_FLOOR = 5e-6
 
 
+class _OnesidedPower(torch.autograd.Function):
+    """``|rfft(frames)|²`` over the last axis, with a backward of one inverse real FFT.
+
+    Why: autograd's backward of a one-sided FFT pads the gradient with zeros to
+    the full two-sided spectrum and runs a complex FFT on it, and the backward of
+    ``torch.stft``'s overlapping frame view scatters through ``index_add``; the
+    two made the prediction's STFTs the largest part of the loss's cost.  The
+    power's gradient is ``Re Σ_k 2 g_k Y_k e^{+2πikn/N}``, which is one ``irfft``
+    (unnormalised) of ``g·Y``: the bins it mirrors (all but DC and Nyquist) are
+    counted twice by it, so only DC and Nyquist get the explicit factor 2.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, frames: Tensor) -> Tensor:
+        spectrum = torch.fft.rfft(frames)
+        ctx.save_for_backward(spectrum)
+        ctx.length = frames.shape[-1]
+        return spectrum.real**2 + spectrum.imag**2
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (spectrum,) = ctx.saved_tensors
+        weighted = spectrum * grad
+        weighted[..., 0] *= 2
+        if ctx.length % 2 == 0:
+            weighted[..., -1] *= 2
+        return torch.fft.irfft(weighted, n=ctx.length, norm="forward")
+
+
+def stft_power(signals: Tensor, n_fft: int, hop_length: int, window: Tensor, pad_mode: str = "reflect") -> Tensor:
+    """``[N, T]`` → ``[N, frames, n_fft // 2 + 1]``: ``|torch.stft(center=True)|²``, frames first.
+
+    The same frames, window and FFT as ``torch.stft`` (centred, ``pad_mode`` padding), built from a
+    padded ``unfold`` and :class:`_OnesidedPower` so the backward is cheap.  Frames come first
+    because that is the FFT's own layout: every caller here reduces over both axes or maps the bins
+    with a matrix, so no transposed copy is needed.
+    """
+    padded = torch.nn.functional.pad(signals[:, None], (n_fft // 2, n_fft // 2), mode=pad_mode)[:, 0]
+    return _OnesidedPower.apply(padded.unfold(-1, n_fft, hop_length) * window)
+
+
 def _magnitude(signals: Tensor, n_fft: int, hop_length: int, floor: float) -> Tensor:
-    """``[N, T]`` → ``[N, n_fft // 2 + 1, frames]`` STFT magnitudes.
+    """``[N, T]`` → ``[N, frames, n_fft // 2 + 1]`` STFT magnitudes.
 
     Divided by the window's sum, so a sine of amplitude A peaks at A/2 at
     every FFT size and one floor means the same level at every resolution;
@@ -55,8 +97,7 @@ def _magnitude(signals: Tensor, n_fft: int, hop_length: int, floor: float) -> Te
     and float32 rounding noise (~1e-9 here) sits far below the floor.
     """
     window = torch.hann_window(n_fft, device=signals.device, dtype=signals.dtype)
-    spectrum = torch.stft(signals, n_fft, hop_length, window=window, center=True, return_complex=True)
-    power = (spectrum.real**2 + spectrum.imag**2) / window.sum() ** 2
+    power = stft_power(signals, n_fft, hop_length, window) / window.sum() ** 2
     return torch.sqrt(power + floor**2)
 
 
@@ -86,9 +127,8 @@ def log_mel_distance(prediction: Tensor, target: Tensor, filters: Tensor, n_fft:
     window = torch.hann_window(n_fft, device=prediction.device, dtype=prediction.dtype)
     mels = []
     for signal in (prediction, target):
-        spectrum = torch.stft(signal, n_fft, hop_length, window=window, center=True, return_complex=True)
-        magnitude = torch.sqrt(spectrum.real**2 + spectrum.imag**2 + 1e-16)  # 1e-8: a finite gradient at silence, far below the floor
-        mels.append(torch.log(torch.matmul(filters.to(signal.dtype), magnitude) + floor))
+        magnitude = torch.sqrt(stft_power(signal, n_fft, hop_length, window) + 1e-16)  # 1e-8: a finite gradient at silence, far below the floor
+        mels.append(torch.log(torch.matmul(magnitude, filters.to(signal.dtype).T) + floor))
     return (mels[0] - mels[1]).abs().mean(dim=(1, 2))
 
 
