@@ -210,21 +210,25 @@ def test_mel_term_pays_for_noise_in_a_pause_that_the_stft_terms_accept():
 
 
 @pytest.mark.parametrize("n_fft", [32, 33])
-def test_stft_power_is_torch_stft_power_and_its_gradient_is_exact(n_fft):
-    """The power's hand-written backward (one irfft) against finite differences, even and odd FFT sizes."""
-    from dirvae.losses.spectral import stft_power
+def test_stft_magnitude_is_torch_stft_magnitude_and_its_gradient_is_exact(n_fft):
+    """The magnitude's hand-written backward (one irfft) against finite differences, even and odd FFT sizes."""
+    from dirvae.losses.spectral import stft_magnitude
 
     generator = torch.Generator().manual_seed(2)
     signals = (0.3 * torch.randn(2, 100, generator=generator, dtype=torch.float64)).requires_grad_()
+    signals.data[1, 40:60] = 0.0  # silent frames: the offset keeps the gradient finite
     window = torch.hann_window(n_fft, dtype=torch.float64)
     for pad_mode in ("reflect", "constant"):
-        reference = torch.stft(signals, n_fft, 8, window=window, center=True, pad_mode=pad_mode, return_complex=True).abs() ** 2
-        torch.testing.assert_close(stft_power(signals, n_fft, 8, window, pad_mode), reference.transpose(1, 2))
-        assert torch.autograd.gradcheck(lambda s: stft_power(s, n_fft, 8, window, pad_mode), (signals,))
+        power = torch.stft(signals, n_fft, 8, window=window, center=True, pad_mode=pad_mode, return_complex=True).abs() ** 2
+        value = stft_magnitude(signals, n_fft, 8, window, divisor=3.0, offset=1e-4, pad_mode=pad_mode)
+        torch.testing.assert_close(value, torch.sqrt(power / 3.0 + 1e-4).transpose(1, 2))
+        assert torch.autograd.gradcheck(lambda s: stft_magnitude(s, n_fft, 8, window, divisor=3.0, offset=1e-4, pad_mode=pad_mode), (signals,))
+    with pytest.raises(ValueError, match="offset"):
+        stft_magnitude(signals, n_fft, 8, window, offset=0.0)
 
 
 def _torch_stft_magnitude(signals: torch.Tensor, n_fft: int, hop: int, floor: float) -> torch.Tensor:
-    """The loss's magnitudes as the module computed them before ``stft_power`` (autograd through ``torch.stft``)."""
+    """The loss's magnitudes as the module computed them before ``stft_magnitude`` (autograd through ``torch.stft``)."""
     window = torch.hann_window(n_fft, dtype=signals.dtype)
     spectrum = torch.stft(signals, n_fft, hop, window=window, center=True, return_complex=True)
     return torch.sqrt((spectrum.real**2 + spectrum.imag**2) / window.sum() ** 2 + floor**2)

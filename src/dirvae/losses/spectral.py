@@ -46,46 +46,54 @@ from dirvae.nets.melresnet import mel_filterbank
 MAGNITUDE_FLOOR = 5e-6
 
 
-class _OnesidedPower(torch.autograd.Function):
-    """``|rfft(frames)|²`` over the last axis, with a backward of one inverse real FFT.
+class _FlooredMagnitude(torch.autograd.Function):
+    """``sqrt(|rfft(frames)|² / divisor + offset)`` over the last axis, with a backward of one inverse real FFT.
 
     Why: autograd's backward of a one-sided FFT pads the gradient with zeros to
-    the full two-sided spectrum and runs a complex FFT on it, and the backward of
-    ``torch.stft``'s overlapping frame view scatters through ``index_add``; the
-    two made the prediction's STFTs the largest part of the loss's cost.  The
-    power's gradient is ``Re Σ_k 2 g_k Y_k e^{+2πikn/N}``, which is one ``irfft``
-    (unnormalised) of ``g·Y``: the bins it mirrors (all but DC and Nyquist) are
-    counted twice by it, so only DC and Nyquist get the explicit factor 2.
+    the full two-sided spectrum and runs a complex FFT on it, the backward of
+    ``torch.stft``'s overlapping frame view scatters through ``index_add``, and
+    each elementwise step from spectrum to magnitude keeps its own tensors and
+    backward pass; together they made the prediction's STFTs the largest part
+    of the loss's cost.  With ``M = sqrt(|Y|²/d + e)`` the gradient of the
+    frames is ``Re Σ_k (g_k / (d M_k)) Y_k e^{+2πikn/N}``, one unnormalised
+    ``irfft`` of ``g Y / (2 d M)``: it counts every bin but DC and Nyquist twice
+    (their mirror images), so those two get the factor 2 back.
     """
 
     @staticmethod
-    def forward(ctx: Any, frames: Tensor) -> Tensor:
+    def forward(ctx: Any, frames: Tensor, divisor: float, offset: float) -> Tensor:
         spectrum = torch.fft.rfft(frames)
-        ctx.save_for_backward(spectrum)
-        ctx.length = frames.shape[-1]
-        return spectrum.real**2 + spectrum.imag**2
+        magnitude = torch.sqrt((spectrum.real**2 + spectrum.imag**2) / divisor + offset)
+        ctx.save_for_backward(spectrum, magnitude)
+        ctx.length, ctx.divisor = frames.shape[-1], divisor
+        return magnitude
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> Tensor:
-        (spectrum,) = ctx.saved_tensors
-        weighted = spectrum * grad
-        weighted[..., 0] *= 2
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        spectrum, magnitude = ctx.saved_tensors
+        factor = grad / (2 * ctx.divisor * magnitude)
+        factor[..., 0] *= 2
         if ctx.length % 2 == 0:
-            weighted[..., -1] *= 2
-        return torch.fft.irfft(weighted, n=ctx.length, norm="forward")
+            factor[..., -1] *= 2
+        # complex × real: a broadcast over view_as_real's last axis of 2 is several times slower.
+        return torch.fft.irfft(spectrum * factor, n=ctx.length, norm="forward"), None, None
 
 
-def stft_power(signals: Tensor, n_fft: int, hop_length: int, window: Tensor, pad_mode: str = "reflect") -> Tensor:
-    """``[N, T]`` → ``[N, frames, n_fft // 2 + 1]``: ``|torch.stft(center=True)|²``, frames first.
+def stft_magnitude(
+    signals: Tensor, n_fft: int, hop_length: int, window: Tensor, *, divisor: float = 1.0, offset: float, pad_mode: str = "reflect"
+) -> Tensor:
+    """``[N, T]`` → ``[N, frames, n_fft // 2 + 1]``: ``sqrt(|torch.stft(center=True)|² / divisor + offset)``, frames first.
 
     The same frames, window and FFT as ``torch.stft`` (centred, ``pad_mode`` padding), built from a
-    padded ``unfold`` and :class:`_OnesidedPower` so the backward is cheap.  Frames come first
-    because that is the FFT's own layout: every caller here reduces over both axes or maps the bins
-    with a matrix, so no transposed copy is needed.
+    padded ``unfold`` and :class:`_FlooredMagnitude` so the backward is cheap.  ``offset`` > 0 keeps the
+    gradient finite at silence.  Frames come first because that is the FFT's own layout: every caller
+    here reduces over both axes or maps the bins with a matrix, so no transposed copy is needed.
     """
+    if not offset > 0:
+        raise ValueError(f"offset must be positive (a finite gradient at silence), got {offset}")
     padded = torch.nn.functional.pad(signals[:, None], (n_fft // 2, n_fft // 2), mode=pad_mode)[:, 0]
-    return _OnesidedPower.apply(padded.unfold(-1, n_fft, hop_length) * window)
+    return _FlooredMagnitude.apply(padded.unfold(-1, n_fft, hop_length) * window, float(divisor), float(offset))
 
 
 def _magnitude(signals: Tensor, n_fft: int, hop_length: int, floor: float) -> Tensor:
@@ -97,8 +105,7 @@ def _magnitude(signals: Tensor, n_fft: int, hop_length: int, floor: float) -> Te
     and float32 rounding noise (~1e-9 here) sits far below the floor.
     """
     window = torch.hann_window(n_fft, device=signals.device, dtype=signals.dtype)
-    power = stft_power(signals, n_fft, hop_length, window) / window.sum() ** 2
-    return torch.sqrt(power + floor**2)
+    return stft_magnitude(signals, n_fft, hop_length, window, divisor=float(window.sum() ** 2), offset=floor**2)
 
 
 def spectral_distance(
@@ -127,7 +134,7 @@ def log_mel_distance(prediction: Tensor, target: Tensor, filters: Tensor, n_fft:
     window = torch.hann_window(n_fft, device=prediction.device, dtype=prediction.dtype)
     mels = []
     for signal in (prediction, target):
-        magnitude = torch.sqrt(stft_power(signal, n_fft, hop_length, window) + 1e-16)  # 1e-8: a finite gradient at silence, far below the floor
+        magnitude = stft_magnitude(signal, n_fft, hop_length, window, offset=1e-16)  # 1e-8: a finite gradient at silence, far below the floor
         mels.append(torch.log(torch.matmul(magnitude, filters.to(signal.dtype).T) + floor))
     return (mels[0] - mels[1]).abs().mean(dim=(1, 2))
 
