@@ -40,6 +40,7 @@ import torch
 from torch import Tensor
 
 from dirvae.losses.reconstruction import ReconstructionLoss
+from dirvae.nets.framing import overlap_add, reflect_pad
 from dirvae.nets.melresnet import mel_filterbank
 
 # Default amplitude floor of the magnitudes and their logs: -100 dB below a full-scale sine's 0.5.
@@ -47,37 +48,39 @@ MAGNITUDE_FLOOR = 5e-6
 
 
 class _FlooredMagnitude(torch.autograd.Function):
-    """``sqrt(|rfft(frames)|² / divisor + offset)`` over the last axis, with a backward of one inverse real FFT.
+    """``sqrt(|rfft(window · frame)|² / divisor + offset)`` of every ``hop``-th frame of a padded signal, frames first.
 
     Why: autograd's backward of a one-sided FFT pads the gradient with zeros to
     the full two-sided spectrum and runs a complex FFT on it, the backward of
     ``torch.stft``'s overlapping frame view scatters through ``index_add``, and
     each elementwise step from spectrum to magnitude keeps its own tensors and
     backward pass; together they made the prediction's STFTs the largest part
-    of the loss's cost.  With ``M = sqrt(|Y|²/d + e)`` the gradient of the
-    frames is ``Re Σ_k (g_k / (d M_k)) Y_k e^{+2πikn/N}``, one unnormalised
+    of the loss's cost.  With ``M = sqrt(|Y|²/d + e)`` the gradient of a
+    frame is ``Re Σ_k (g_k / (d M_k)) Y_k e^{+2πikn/N}``, one unnormalised
     ``irfft`` of ``g Y / (2 d M)``: it counts every bin but DC and Nyquist twice
-    (their mirror images), so those two get the factor 2 back.
+    (their mirror images), so those two get the factor 2 back.  The frames'
+    gradients, times the window, are overlap-added back onto the signal.
     """
 
     @staticmethod
-    def forward(ctx: Any, frames: Tensor, divisor: float, offset: float) -> Tensor:
-        spectrum = torch.fft.rfft(frames)
+    def forward(ctx: Any, padded: Tensor, n_fft: int, hop_length: int, window: Tensor, divisor: float, offset: float) -> Tensor:
+        spectrum = torch.fft.rfft(padded.unfold(-1, n_fft, hop_length) * window)
         magnitude = torch.sqrt((spectrum.real**2 + spectrum.imag**2) / divisor + offset)
-        ctx.save_for_backward(spectrum, magnitude)
-        ctx.length, ctx.divisor = frames.shape[-1], divisor
+        ctx.save_for_backward(spectrum, magnitude, window)
+        ctx.n_fft, ctx.hop_length, ctx.length, ctx.divisor = n_fft, hop_length, padded.shape[-1], divisor
         return magnitude
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
-        spectrum, magnitude = ctx.saved_tensors
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        spectrum, magnitude, window = ctx.saved_tensors
         factor = grad / (2 * ctx.divisor * magnitude)
         factor[..., 0] *= 2
-        if ctx.length % 2 == 0:
+        if ctx.n_fft % 2 == 0:
             factor[..., -1] *= 2
         # complex × real: a broadcast over view_as_real's last axis of 2 is several times slower.
-        return torch.fft.irfft(spectrum * factor, n=ctx.length, norm="forward"), None, None
+        frames = torch.fft.irfft(spectrum * factor, n=ctx.n_fft, norm="forward") * window
+        return overlap_add(frames, ctx.hop_length, ctx.length), None, None, None, None, None
 
 
 def stft_magnitude(
@@ -85,15 +88,19 @@ def stft_magnitude(
 ) -> Tensor:
     """``[N, T]`` → ``[N, frames, n_fft // 2 + 1]``: ``sqrt(|torch.stft(center=True)|² / divisor + offset)``, frames first.
 
-    The same frames, window and FFT as ``torch.stft`` (centred, ``pad_mode`` padding), built from a
-    padded ``unfold`` and :class:`_FlooredMagnitude` so the backward is cheap.  ``offset`` > 0 keeps the
-    gradient finite at silence.  Frames come first because that is the FFT's own layout: every caller
-    here reduces over both axes or maps the bins with a matrix, so no transposed copy is needed.
+    The same frames, window and FFT as ``torch.stft`` (centred, ``pad_mode`` padding), through
+    :class:`_FlooredMagnitude` so the backward is cheap.  ``offset`` > 0 keeps the gradient finite at
+    silence.  Frames come first because that is the FFT's own layout: every caller here reduces over
+    both axes or maps the bins with a matrix, so no transposed copy is needed.
     """
     if not offset > 0:
         raise ValueError(f"offset must be positive (a finite gradient at silence), got {offset}")
-    padded = torch.nn.functional.pad(signals[:, None], (n_fft // 2, n_fft // 2), mode=pad_mode)[:, 0]
-    return _FlooredMagnitude.apply(padded.unfold(-1, n_fft, hop_length) * window, float(divisor), float(offset))
+    pad = n_fft // 2
+    if pad_mode == "reflect":
+        padded = reflect_pad(signals, pad)
+    else:
+        padded = torch.nn.functional.pad(signals[:, None], (pad, pad), mode=pad_mode)[:, 0]
+    return _FlooredMagnitude.apply(padded, int(n_fft), int(hop_length), window, float(divisor), float(offset))
 
 
 def _magnitude(signals: Tensor, n_fft: int, hop_length: int, floor: float) -> Tensor:
