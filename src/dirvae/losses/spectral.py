@@ -123,13 +123,50 @@ def spectral_distance(
     ``prediction`` and ``target`` are ``[N, T]`` in any float dtype (the loss
     module passes float32; float64 is what gradient checks need).
     """
-    predicted = _magnitude(prediction, n_fft, hop_length, floor)
-    expected = _magnitude(target, n_fft, hop_length, floor)
-    difference = torch.linalg.vector_norm(expected - predicted, dim=(1, 2))
-    scale = torch.linalg.vector_norm(expected, dim=(1, 2)) + torch.linalg.vector_norm(predicted, dim=(1, 2))
-    convergence = difference / scale
-    log_distance = (expected.log() - predicted.log()).abs().mean(dim=(1, 2))
-    return convergence + log_distance
+    return _ConvergencePlusLogL1.apply(_magnitude(prediction, n_fft, hop_length, floor), _magnitude(target, n_fft, hop_length, floor))
+
+
+class _ConvergencePlusLogL1(torch.autograd.Function):
+    """Spectral convergence + mean |ln E − ln P| per signal ``[N]`` of positive magnitudes ``P``, ``E`` ``[N, …]``.
+
+    Why its own backward: autograd's through the three norms, two logs and the absolute value was
+    2.5× the forward, a tenth of the loss's cost; written out it is a few elementwise passes.  With
+    ``r = E − P``, ``D = ‖r‖``, ``S = ‖E‖ + ‖P‖``, ``c = D / S`` and ``s = sign(ln E − ln P)`` over
+    ``M`` elements: ``∂/∂P = −r / (D S) − c P / (‖P‖ S) − s / (M P)`` and
+    ``∂/∂E = r / (D S) − c E / (‖E‖ S) + s / (M E)``; the first term is 0 where ``D`` is 0, as
+    autograd's norm gradient makes it.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, predicted: Tensor, expected: Tensor) -> Tensor:
+        dims = tuple(range(1, predicted.dim()))
+        residual = expected - predicted
+        difference = torch.linalg.vector_norm(residual, dim=dims)
+        norms = (torch.linalg.vector_norm(predicted, dim=dims), torch.linalg.vector_norm(expected, dim=dims))
+        scale = norms[1] + norms[0]
+        convergence = difference / scale
+        log_residual = expected.log() - predicted.log()
+        log_distance = log_residual.abs().mean(dim=dims)
+        ctx.save_for_backward(predicted, expected, residual, log_residual, difference, *norms, scale, convergence)
+        return convergence + log_distance
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        predicted, expected, residual, log_residual, difference, norm_p, norm_e, scale, convergence = ctx.saved_tensors
+        shape = (-1,) + (1,) * (predicted.dim() - 1)
+        count = predicted[0].numel()
+        along = torch.where(difference > 0, grad / (difference * scale).clamp_min(torch.finfo(scale.dtype).tiny), 0.0).view(shape)
+        sign = log_residual.sign()
+        gradients = []
+        for magnitude, norm, direction in ((predicted, norm_p, -1.0), (expected, norm_e, 1.0)):
+            if not ctx.needs_input_grad[len(gradients)]:
+                gradients.append(None)
+                continue
+            towards = (grad * convergence / (norm * scale)).view(shape)
+            gradient = residual * (direction * along) - magnitude * towards
+            gradients.append(gradient.add_(sign / magnitude * (direction * grad.view(shape) / count)))
+        return gradients[0], gradients[1]
 
 
 def log_mel_distance(prediction: Tensor, target: Tensor, filters: Tensor, n_fft: int, hop_length: int, floor: float) -> Tensor:
