@@ -56,3 +56,13 @@ def test_video_benchmark_smoke_reads_clips_back_and_reports_the_baselines():
     assert done.returncode == 0, done.stderr[-2000:]
     assert "held-out frames from china" in done.stderr and "frames/s" in done.stderr
     assert "| DirVAE |" in done.stdout and "8×8 thumbnail **" in done.stdout
+
+
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs a git checkout (--against reads a revision with git show)")
+def test_speech_step_benchmark_profiles_and_times_a_revision_against_the_checkout():
+    done = run_benchmark("speech_step.py", "--profile", "--against", "HEAD", "--rounds", "1", "--repeats", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| whole step: loss forward + backward, sanitise, Adam |" in done.stdout and "| convolutions, forward and backward |" in done.stdout
+    old, new = done.stdout.split("loss of the same batch, HEAD / this checkout: ")[1].split()[0:3:2]
+    assert abs(float(old) / float(new) - 1) < 1e-5
+    assert "speed-up new/old per round (wall): median" in done.stdout
