@@ -297,7 +297,7 @@ class PooledDownsample(nn.Module):
         return self.conv(x) + self.pooled(mean_pool(x))
 
 
-class NearestUpsample(nn.Module):
+class UpsampleConv(nn.Module):
     """×2 (nearest-neighbour, or bilinear: :func:`upsample`) cropped to the encoder level's exact size, then a 3×3 conv."""
 
     def __init__(self, in_channels: int, out_channels: int, mode: str = "nearest") -> None:
@@ -403,7 +403,7 @@ class ResBlockDecoder(nn.Module):
             nn.Sequential(*(ResnetBlock(a) for _ in range(int(blocks)))) for a in reversed_widths
         )
         self.upsamplers = nn.ModuleList(
-            NearestUpsample(a, b, upsample) for a, b in zip(reversed_widths[:-1], reversed_widths[1:])
+            UpsampleConv(a, b, upsample) for a, b in zip(reversed_widths[:-1], reversed_widths[1:])
         )
         self.head_norm = group_norm(widths[0])
         self.head = nn.Conv2d(widths[0], self.out_channels, kernel_size=3, padding=1)
