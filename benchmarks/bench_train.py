@@ -120,7 +120,7 @@ def bare_loop_rate(config, steps: int, warmup: int) -> dict[str, float]:
     the whole data set held as one tensor and sliced (no per-item reads).
     Returns samples/s, the median seconds per step and the CPU rates (:func:`cpu_rates`).
     """
-    from dirvae.optim import make_optimizer
+    from dirvae.training.optim import make_optimizer
     from dirvae.training.schedules import make_kl_schedule
 
     L.seed_everything(config.seed, verbose=False)
@@ -166,7 +166,7 @@ def lightning_floor_rate(config, steps: int, warmup: int) -> dict[str, float]:
     the trainer's overhead is ours.
     """
     from dirvae.data import make_loader
-    from dirvae.optim import make_optimizer
+    from dirvae.training.optim import make_optimizer
 
     class Plain(L.LightningModule):
         def __init__(self, model):

@@ -183,10 +183,8 @@ def worker(args: argparse.Namespace) -> dict:
         eval_means = torch.cat([model.encode(eval_x[i : i + 500]).mean for i in range(0, 2000, 500)])
     eval_seconds = time.perf_counter() - started
     if args.save_dir:
-        from dirvae.export import save_pretrained
-
         architecture = {"name": "mlp", "options": {"input_shape": [784], "model_size": k, "hidden": [500, 500]}}
-        save_pretrained(model, Path(args.save_dir) / f"{args.worker}-seed{args.seed}", {"modality": "image", "architecture": architecture, "model": {}})
+        model.save_pretrained(Path(args.save_dir) / f"{args.worker}-seed{args.seed}", extra={"modality": "image", "architecture": architecture, "model": {}})
     variance = component_variance(eval_means)
     norms = decoder_weight_norms(model).norms
     mean_latent = mean_per_component(eval_means)

@@ -23,7 +23,7 @@ Speed: seconds per training step of each architecture, measured interleaved
 in one process (so machine noise hits all alike), as windows/s.
 
 Metrics on each held-out sentence, reconstructed whole through overlap-added
-half-overlapping windows (:mod:`dirvae.audio_stitching`), pooled over the
+half-overlapping windows (:mod:`dirvae.io.stitching`), pooled over the
 sentences: log-mel L1 (natural log of an 80-band mel magnitude, n_fft 1024,
 hop 256, floored at 1e-5, the HiFi-GAN convention), over the full band and
 over the bands centred below 1 kHz; log-spectral distance (dB, n_fft 512);
@@ -310,7 +310,7 @@ def low_passed(x: np.ndarray, cutoff: float = 2000.0) -> np.ndarray:
 
 @torch.no_grad()
 def reconstruct(model, sentence: np.ndarray, stitched: bool = True) -> torch.Tensor:
-    from dirvae.audio_stitching import stitch
+    from dirvae.io.stitching import stitch
 
     model.eval()
     signal = torch.from_numpy(sentence)[None]

@@ -1,6 +1,6 @@
 import pytest
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):

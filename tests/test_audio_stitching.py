@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dirvae import DirichletVAE
-from dirvae.audio_stitching import (
+from dirvae.io.stitching import (
     contiguous_runs,
     frame_count,
     frames,

@@ -6,7 +6,7 @@ import torch
 
 from dirvae import DirichletVAE
 from dirvae.errors import RunError
-from dirvae.export import WEIGHTS_NAME, save_pretrained
+from dirvae.model.files import WEIGHTS_NAME
 
 
 def _config():
@@ -18,10 +18,10 @@ def _config():
 
 
 def _trained_model():
-    from dirvae.builders import build_model
+    from dirvae.model import DirichletVAE
 
     torch.manual_seed(0)
-    model = build_model(_config())
+    model = DirichletVAE.from_run_config(_config())
     model(torch.rand(2, 1, 8, 8))
     model.prior_alpha.fill_(0.7)
     return model.eval()
@@ -29,7 +29,7 @@ def _trained_model():
 
 def test_round_trip_gives_identical_outputs(tmp_path):
     model = _trained_model()
-    save_pretrained(model, tmp_path, _config())
+    model.save_pretrained(tmp_path, extra=_config())
     loaded = DirichletVAE.from_pretrained(tmp_path)
     x = torch.rand(3, 1, 8, 8)
     torch.testing.assert_close(loaded.encode(x).concentration, model.encode(x).concentration)
@@ -39,7 +39,7 @@ def test_round_trip_gives_identical_outputs(tmp_path):
 
 
 def test_loading_never_unpickles(tmp_path, monkeypatch):
-    save_pretrained(_trained_model(), tmp_path, _config())
+    _trained_model().save_pretrained(tmp_path, extra=_config())
 
     def refuse(*args, **kwargs):
         raise AssertionError("unpickling attempted")
@@ -55,13 +55,13 @@ def test_not_a_run_truncated_and_mismatched_weights_are_run_errors(tmp_path):
         DirichletVAE.from_pretrained(tmp_path / "nowhere")
     with pytest.raises(RunError, match="not a run directory"):
         DirichletVAE.from_pretrained(tmp_path)
-    save_pretrained(_trained_model(), tmp_path, _config())
+    _trained_model().save_pretrained(tmp_path, extra=_config())
     weights = tmp_path / WEIGHTS_NAME
     data = weights.read_bytes()
     weights.write_bytes(data[: len(data) // 2])
     with pytest.raises(RunError, match="corrupt or truncated"):
         DirichletVAE.from_pretrained(tmp_path)
-    save_pretrained(_trained_model(), tmp_path, _config())
+    _trained_model().save_pretrained(tmp_path, extra=_config())
     config = (tmp_path / "config.json").read_text().replace('"model_size": 6', '"model_size": 7')
     (tmp_path / "config.json").write_text(config)
     with pytest.raises(RunError, match="do not match"):
@@ -70,7 +70,7 @@ def test_not_a_run_truncated_and_mismatched_weights_are_run_errors(tmp_path):
 
 @pytest.mark.parametrize("reconstruction", ["gaussian", "logistic"])
 def test_resblock_runs_with_a_per_channel_likelihood_round_trip(tmp_path, reconstruction):
-    from dirvae.builders import build_model
+    from dirvae.model import DirichletVAE
 
     config = {
         "modality": "image",
@@ -78,12 +78,12 @@ def test_resblock_runs_with_a_per_channel_likelihood_round_trip(tmp_path, recons
         "model": {"model_size": 4, "reconstruction": reconstruction, "reconstruction_options": {"channels": 3, "gain": 16.0}},
     }
     torch.manual_seed(0)
-    model = build_model(config)
+    model = DirichletVAE.from_run_config(config)
     x = torch.rand(2, 3, 10, 14)
     model(x)
     with torch.no_grad():
         model.likelihood.log_scale.copy_(torch.tensor([-0.1, -0.2, -0.3]))
-    save_pretrained(model.eval(), tmp_path, config)
+    model.eval().save_pretrained(tmp_path, extra=config)
     saved = json.loads((tmp_path / "config.json").read_text())["model"]
     assert saved["reconstruction"] == reconstruction and saved["reconstruction_options"]["channels"] == 3
     loaded = DirichletVAE.from_pretrained(tmp_path)
@@ -101,11 +101,11 @@ def test_a_gaussian_run_saved_without_loss_options_keeps_one_slow_scale(tmp_path
         "architecture": {"name": "mlp", "options": {"input_shape": [1, 8, 8], "model_size": 6, "hidden": [16, 16]}},
         "model": {"model_size": 6, "reconstruction": "gaussian"},
     }
-    from dirvae.builders import build_model
+    from dirvae.model import DirichletVAE
 
-    model = build_model(config)
+    model = DirichletVAE.from_run_config(config)
     model(torch.rand(2, 1, 8, 8))
-    save_pretrained(model, tmp_path, config)
+    model.save_pretrained(tmp_path, extra=config)
     # Drop what this version adds: a run written before loss options existed.
     path = tmp_path / "config.json"
     old = json.loads(path.read_text())
@@ -116,11 +116,11 @@ def test_a_gaussian_run_saved_without_loss_options_keeps_one_slow_scale(tmp_path
 
 
 def test_a_snapshot_writes_what_save_pretrained_writes_at_the_moment_it_was_taken(tmp_path):
-    from dirvae.export import CONFIG_NAME, run_snapshot
+    from dirvae.model.files import CONFIG_NAME
 
     model = _trained_model()
-    save_pretrained(model, tmp_path / "direct", _config())
-    snapshot = run_snapshot(model, _config())
+    model.save_pretrained(tmp_path / "direct", extra=_config())
+    snapshot = model.run_snapshot(_config())
     with torch.no_grad():
         model.prior_alpha.fill_(3.0)  # training goes on while the snapshot waits for its writer
         next(model.parameters()).add_(1.0)

@@ -1,6 +1,6 @@
 import torch
 
-from dirvae.heads import PointwiseLinear
+from dirvae.model.heads import PointwiseLinear
 
 
 def test_pointwise_linear_acts_on_dim_1_at_every_position():

@@ -102,7 +102,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter_and_the_core_needs_no
     assert [result["name"] for result in results] == names
     failures = [f"{result['name']}: {result['error']}" for result in results if not result["ok"]]
     assert not failures, failures
-    core = ("dirvae.latent", "dirvae.model", "dirvae.model_config", "dirvae.losses", "dirvae.nets", "dirvae.optim")
+    core = ("dirvae.latent", "dirvae.model", "dirvae.model.config", "dirvae.losses", "dirvae.nets", "dirvae.training.optim")
     with_lightning = [result["name"] for result in results if result["name"].startswith(core) and result["lightning"]]
     assert not with_lightning, with_lightning
 

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from dirvae.optim import GradientSanitizer, make_optimizer, sanitize_gradients
+from dirvae.training.optim import GradientSanitizer, make_optimizer, sanitize_gradients
 
 
 def test_sanitizer_zeroes_and_counts_nonfinite_entries_then_clips():
@@ -60,7 +60,7 @@ def test_a_checkpoint_of_the_unfused_adam_resumes_fused():
 
 
 def test_sanitize_and_clip_clips_clean_gradients_like_clip_grad_norm():
-    from dirvae.optim import sanitize_and_clip
+    from dirvae.training.optim import sanitize_and_clip
 
     torch.manual_seed(0)
     a, b = nn.Linear(4, 3), nn.Linear(4, 3)
@@ -76,7 +76,7 @@ def test_sanitize_and_clip_clips_clean_gradients_like_clip_grad_norm():
 
 
 def test_sanitize_and_clip_zeroes_nonfinite_then_clips_to_a_finite_norm():
-    from dirvae.optim import sanitize_and_clip
+    from dirvae.training.optim import sanitize_and_clip
 
     layer = nn.Linear(2, 1)
     layer.weight.grad = torch.tensor([[float("nan"), 30.0]])

@@ -5,10 +5,9 @@ import pytest
 import torch
 
 from dirvae import DirichletVAE, make_optimizer
-from dirvae.builders import build_model
-from dirvae.export import save_pretrained
+from dirvae.model import DirichletVAE
 from dirvae.nets.mlp import mlp_autoencoder
-from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, LEGACY, RECIPES, resolve_recipe
+from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, LEGACY, RECIPES, resolve_recipe
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -59,7 +58,7 @@ def test_every_recipe_trains_with_finite_loss_and_round_trips(tmp_path, alpha_tr
         recipe = dict(sampler=sampler, kl_kind=kl_kind, alpha_transform=alpha_transform, decoder_input=decoder_input, learn_prior=learn_prior)
         torch.manual_seed(0)
         config = _config(**recipe)
-        model = build_model(config)
+        model = DirichletVAE.from_run_config(config)
         optimizer = make_optimizer(model.parameters(), 1e-2)
         for _ in range(3):
             terms = model.loss(data)
@@ -69,7 +68,7 @@ def test_every_recipe_trains_with_finite_loss_and_round_trips(tmp_path, alpha_tr
             optimizer.step()
         model.eval()
         folder = tmp_path / f"{sampler}-{kl_kind}"
-        save_pretrained(model, folder, config)
+        model.save_pretrained(folder, extra=config)
         loaded = DirichletVAE.from_pretrained(folder)
         assert loaded.recipe == model.recipe == recipe
         x = data[:4]
@@ -81,7 +80,7 @@ def test_every_recipe_trains_with_finite_loss_and_round_trips(tmp_path, alpha_tr
 
 def test_learned_prior_gets_gradients_and_stays_positive():
     torch.manual_seed(0)
-    model = build_model(_config(learn_prior=True, prior_alpha=0.98))
+    model = DirichletVAE.from_run_config(_config(learn_prior=True, prior_alpha=0.98))
     assert model.prior_log_alpha.requires_grad
     terms = model.loss(_digits())
     terms.total.backward()
@@ -102,7 +101,7 @@ def test_learned_prior_gets_gradients_and_stays_positive():
 def test_learned_prior_moves_toward_the_posteriors():
     """Empirical Bayes: with encoders giving sparse posteriors, the learned α shrinks."""
     torch.manual_seed(0)
-    model = build_model(_config(learn_prior=True, prior_alpha=5.0))
+    model = DirichletVAE.from_run_config(_config(learn_prior=True, prior_alpha=5.0))
     optimizer = make_optimizer(model.parameters(), 3e-2)
     data = _digits(64)
     for _ in range(100):
@@ -157,7 +156,7 @@ def test_a_run_saved_before_recipes_loads_with_its_old_meaning(tmp_path):
     old(torch.zeros(1, 1, 8, 8))
     config = _config(sampler="igca", kl_kind="gamma")
     config["model"].update(feature_size=16, decoder_size=K, latent="dirichlet", alpha_floor=1e-5, prior_burn_in=None, latent_shape=[])
-    save_pretrained(old, tmp_path, {})
+    old.save_pretrained(tmp_path, extra={})
     (tmp_path / "config.json").write_text(json.dumps({**config, "format": "dirvae-run/1", "dirvae_version": "0.1.0"}))
     loaded = DirichletVAE.from_pretrained(tmp_path)
     assert loaded.recipe == {**LEGACY, "sampler": "igca", "kl_kind": "gamma"} == RECIPES["paper"]

@@ -8,9 +8,8 @@ import soundfile
 import torch
 
 from dirvae import DirichletVAE
-from dirvae.builders import build_model
+from dirvae.model import DirichletVAE
 from dirvae.errors import DataError, DirvaeError, RunError
-from dirvae.export import save_pretrained
 from dirvae.runs import (
     check_config,
     data_options,
@@ -45,13 +44,13 @@ def _config(modality="image", **data):
 def _make_run(path, modality="image"):
     torch.manual_seed(0)
     config = _config(modality)
-    model = build_model(config)
+    model = DirichletVAE.from_run_config(config)
     model(torch.rand(2, *config["data"]["item_shape"]))  # fixes the latent shape, moves the weights off their init
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(0.01 * torch.randn_like(parameter))
     model.prior_alpha.fill_(0.7)
-    save_pretrained(model.eval(), path, config)
+    model.eval().save_pretrained(path, extra=config)
     return model.eval(), config
 
 

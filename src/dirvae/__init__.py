@@ -4,7 +4,7 @@ The core (latent math, :class:`DirichletVAE`, losses, optimiser recipe) is
 plain PyTorch; Lightning is used only by :mod:`dirvae.training`.
 """
 
-from dirvae.broadcast import broadcast
+from dirvae.nets.broadcast import broadcast
 from dirvae.latent import (
     DirichletPosterior,
     GaussianPosterior,
@@ -20,10 +20,9 @@ from dirvae.losses.reconstruction import (
     MSELoss,
     ReconstructionLoss,
 )
-from dirvae.model import DirichletVAE, LossTerms, VAEOutput
-from dirvae.model_config import DirichletVAEConfig
-from dirvae.optim import GradientSanitizer, make_optimizer, sanitize_gradients
-from dirvae.recipe import RECIPES
+from dirvae.model import DirichletVAE, DirichletVAEConfig, LossTerms, VAEOutput
+from dirvae.latent.recipe import RECIPES
+from dirvae.training.optim import GradientSanitizer, make_optimizer, sanitize_gradients
 from dirvae.version import __version__
 
 __all__ = [

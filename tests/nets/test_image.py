@@ -182,7 +182,7 @@ def test_resblock_gradients_reach_every_parameter():
 
 
 def test_old_resnet_runs_keep_their_meaning_and_resblock_is_registered():
-    from dirvae.builders import ARCHITECTURES, build_networks
+    from dirvae.nets.registry import ARCHITECTURES, build_networks
 
     encoder, _ = build_networks("resnet", {"image_size": [64, 64], "in_channels": 3, "model_size": 64})
     assert isinstance(encoder, ResNetEncoder) and [b.conv.out_channels for b in encoder.blocks] == [8, 16, 32, 64, 64]

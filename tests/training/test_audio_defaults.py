@@ -2,7 +2,7 @@
 
 import copy
 
-from dirvae.builders import build_model
+from dirvae.model import DirichletVAE
 from dirvae.losses import MultiResolutionSTFTLoss
 from dirvae.nets.audio import WaveEncoder
 from dirvae.nets.spectral import STFTEncoder
@@ -21,7 +21,7 @@ def test_audio_defaults_to_the_stft_nets_with_three_loss_resolutions():
     assert config["architecture"]["name"] == "stft"
     assert config["model"]["reconstruction"] == "stft"
     assert config["model"]["reconstruction_options"] == {**STFT_LOSS_OPTIONS, "mel_fft": 1024, "mel_bands": 80, "sample_rate": 16000}
-    model = build_model(config)
+    model = DirichletVAE.from_run_config(config)
     assert isinstance(model.encoder, STFTEncoder)
     assert model.likelihood.fft_sizes == (2048, 512, 128)
     assert model.likelihood.mel_weight == 4.0 and model.decoder.level_scale == STFT_NET_OPTIONS["level_scale"] == 10.0
@@ -32,7 +32,7 @@ def test_stft_runs_saved_before_the_mel_term_and_frame_level_rebuild_without_the
     old = _config()
     old["architecture"]["options"] = {key: value for key, value in old["architecture"]["options"].items() if key != "level_scale"}
     old["model"]["reconstruction_options"] = {"fft_sizes": [2048, 512, 128]}
-    model = build_model(old)
+    model = DirichletVAE.from_run_config(old)
     assert model.decoder.level is None and model.decoder.phase == "absolute"
     assert model.likelihood.mel_weight == 0.0
 
@@ -40,7 +40,7 @@ def test_stft_runs_saved_before_the_mel_term_and_frame_level_rebuild_without_the
 def test_mel_term_fits_its_fft_to_the_sample_rate_or_is_left_out():
     assert stft_loss_options(8000)["mel_fft"] == 512 and stft_loss_options(44100)["mel_fft"] == 4096
     assert "mel_weight" not in stft_loss_options(1000)  # 80 bands over 500 Hz cannot each hold an FFT bin
-    build_model(model_config(resolve({"type": "audio", "audio_size": SHAPE[-1], "sample_rate": 8000}), SHAPE, "folder"))
+    DirichletVAE.from_run_config(model_config(resolve({"type": "audio", "audio_size": SHAPE[-1], "sample_rate": 8000}), SHAPE, "folder"))
 
 
 def test_audio_learns_at_3e_3_unless_told_and_saved_rates_are_kept():
@@ -57,7 +57,7 @@ def test_wave_runs_keep_the_six_resolution_loss_they_were_trained_with(tmp_path)
     # What a run from before issue 10's audio default recorded: wave nets, the loss with no options.
     old = _config(architecture="wave")
     assert old["model"]["reconstruction_options"] == {}
-    model = build_model(old)
+    model = DirichletVAE.from_run_config(old)
     assert isinstance(model.encoder, WaveEncoder)
     assert model.likelihood.fft_sizes == MultiResolutionSTFTLoss().fft_sizes == (2048, 1024, 512, 256, 128, 64)
     # Resumed with today's "auto" defaults, it keeps its nets and loss.

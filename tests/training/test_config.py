@@ -45,7 +45,7 @@ def test_bad_values_are_user_errors(options, message):
 
 
 def test_recipe_flags_resolve_over_the_named_preset():
-    from dirvae.recipe import RECIPES
+    from dirvae.latent.recipe import RECIPES
 
     assert resolve().latent_recipe() == RECIPES["default"]
     assert resolve({"recipe": "paper"}).latent_recipe() == RECIPES["paper"]
@@ -58,7 +58,7 @@ def test_recipe_flags_resolve_over_the_named_preset():
 
 
 def test_a_run_saved_before_recipes_resumes_with_the_paper_recipe_and_k64():
-    from dirvae.recipe import RECIPES
+    from dirvae.latent.recipe import RECIPES
     from dirvae.training.config import legacy_training_options
 
     old = {"type": "image", "sampler": "igca", "model_size": 64, "batches": 8}

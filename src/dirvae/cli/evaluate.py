@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import Subset
 
 from dirvae import printer
-from dirvae.atomic import WriteError, atomic_write_json
+from dirvae.io.atomic import WriteError, atomic_write_json
 from dirvae.cli.arguments import positive_int
 from dirvae.errors import DataError, DirvaeError
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from dirvae.audio_stitching import contiguous_runs, stitch
+from dirvae.io.stitching import contiguous_runs, stitch
 from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int, say
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from dirvae.audio_stitching import join_clips
+from dirvae.io.stitching import join_clips
 from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
 
 PICTURE_KINDS = ("image", "gif", "video", "folder")

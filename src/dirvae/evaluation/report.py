@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 from dirvae.evaluation.latents import ACTIVE_THRESHOLD
 
 ACTIVE_COLOUR = (46, 110, 180)

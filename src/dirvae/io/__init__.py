@@ -3,51 +3,52 @@
 One writer per format, one path to uint8 pixels, every file written
 atomically.  :mod:`~dirvae.io.outputs` turns a ``--out`` name into the kind
 of file it asks for.
+
+The writers load on first use (PEP 562), so modules that only need
+:mod:`~dirvae.io.atomic` do not import PyAV and Pillow with it.
 """
 
-from dirvae.io.names import numbered, safe_stem, split_name
-from dirvae.io.outputs import KIND_NAMES, check_output, output_kind, save_pictures, save_sounds
-from dirvae.io.pictures import (
-    IMAGE_FORMATS,
-    make_grid,
-    save_frames,
-    save_gif,
-    save_grid,
-    save_image,
-    save_strip,
-    side_by_side,
-    to_pil,
-    to_uint8,
-)
-from dirvae.io.sounds import AUDIO_FORMATS, concat_audio, save_audio, save_audio_files
-from dirvae.io.tables import LatentTable
-from dirvae.io.video import VIDEO_FORMATS, save_video, video_codec
+from __future__ import annotations
 
-__all__ = [
-    "AUDIO_FORMATS",
-    "IMAGE_FORMATS",
-    "KIND_NAMES",
-    "VIDEO_FORMATS",
-    "LatentTable",
-    "check_output",
-    "concat_audio",
-    "make_grid",
-    "numbered",
-    "output_kind",
-    "safe_stem",
-    "save_audio",
-    "save_audio_files",
-    "save_frames",
-    "save_gif",
-    "save_grid",
-    "save_image",
-    "save_pictures",
-    "save_sounds",
-    "save_strip",
-    "save_video",
-    "side_by_side",
-    "split_name",
-    "to_pil",
-    "to_uint8",
-    "video_codec",
-]
+import importlib
+from typing import Any
+
+_HOMES: dict[str, str] = {
+    "AUDIO_FORMATS": "dirvae.io.sounds",
+    "IMAGE_FORMATS": "dirvae.io.pictures",
+    "KIND_NAMES": "dirvae.io.outputs",
+    "LatentTable": "dirvae.io.tables",
+    "VIDEO_FORMATS": "dirvae.io.video",
+    "check_output": "dirvae.io.outputs",
+    "concat_audio": "dirvae.io.sounds",
+    "make_grid": "dirvae.io.pictures",
+    "numbered": "dirvae.io.names",
+    "output_kind": "dirvae.io.outputs",
+    "safe_stem": "dirvae.io.names",
+    "save_audio": "dirvae.io.sounds",
+    "save_audio_files": "dirvae.io.sounds",
+    "save_frames": "dirvae.io.pictures",
+    "save_gif": "dirvae.io.pictures",
+    "save_grid": "dirvae.io.pictures",
+    "save_image": "dirvae.io.pictures",
+    "save_pictures": "dirvae.io.outputs",
+    "save_sounds": "dirvae.io.outputs",
+    "save_strip": "dirvae.io.pictures",
+    "save_video": "dirvae.io.video",
+    "side_by_side": "dirvae.io.pictures",
+    "split_name": "dirvae.io.names",
+    "to_pil": "dirvae.io.pictures",
+    "to_uint8": "dirvae.io.pictures",
+    "video_codec": "dirvae.io.video",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'dirvae.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

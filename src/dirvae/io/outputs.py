@@ -15,7 +15,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from dirvae.audio_stitching import join_clips
+from dirvae.io.stitching import join_clips
 from dirvae.errors import DirvaeError
 from dirvae.io.pictures import IMAGE_FORMATS, save_frames, save_gif, save_grid
 from dirvae.io.sounds import AUDIO_FORMATS, save_audio, save_audio_files

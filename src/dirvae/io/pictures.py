@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 from dirvae.errors import DirvaeError
 from dirvae.io.names import numbered
 

@@ -9,7 +9,7 @@ import soundfile
 import torch
 from torch import Tensor
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 from dirvae.errors import DirvaeError
 from dirvae.io.names import numbered
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 from dirvae.errors import DirvaeError
 from dirvae.io.names import split_name
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 from torch import Tensor
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 from dirvae.errors import DirvaeError
 from dirvae.io.pictures import to_uint8
 

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from dirvae.data import detect_modality, digits, open_folder
 from dirvae.errors import DataError, DirvaeError, RunError
-from dirvae.export import CONFIG_NAME, load_pretrained, read_config
+from dirvae.model.files import CONFIG_NAME, read_config
 from dirvae.model import DirichletVAE
 
 MODALITIES = ("image", "audio", "video")
@@ -115,7 +115,7 @@ def load_run(run_dir: str | Path, device: str | None = None) -> tuple[DirichletV
     config = read_config(run_dir)
     where = Path(run_dir) / CONFIG_NAME
     check_config(config, where)
-    model = load_pretrained(run_dir, pick_device(device))
+    model = DirichletVAE.from_pretrained(run_dir, pick_device(device))
     check_model(model, config, where)
     return model, config
 

@@ -12,7 +12,7 @@ the rest to one writer thread.
   never overwritten by an older one.
 - **Nothing lost.** The thread is not a daemon: the interpreter waits for a
   write in flight at exit, and every write is atomic
-  (:func:`dirvae.atomic.atomic_write`), so a kill leaves the old file or the
+  (:func:`dirvae.io.atomic.atomic_write`), so a kill leaves the old file or the
   new one.
 - **Memory is bounded.** At most ``max_pending`` jobs wait; a further
   submit blocks until one finishes, so a slow disk slows training rather

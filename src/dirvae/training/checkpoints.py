@@ -31,9 +31,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from safetensors import safe_open
 
-from dirvae.atomic import atomic_write
+from dirvae.io.atomic import atomic_write
 from dirvae.errors import RunError
-from dirvae.export import run_snapshot
 from dirvae.training.background import BackgroundWriter
 
 CHECKPOINT_DIR = "checkpoints"
@@ -171,7 +170,7 @@ class RunExport(L.Callback):
         if trainer.is_global_zero:
             config = dict(self.config)
             config["progress"] = {"global_step": int(trainer.global_step), "epoch": int(trainer.current_epoch)}
-            snapshot = run_snapshot(pl_module.model, config)  # copied now: this step's weights
+            snapshot = pl_module.model.run_snapshot(config)  # copied now: this step's weights
             if self.writer is None:
                 snapshot.write(self.run_dir)
             else:

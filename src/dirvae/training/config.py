@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from dirvae.errors import DirvaeError
-from dirvae.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RECIPES, SAMPLERS, resolve_recipe
+from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RECIPES, SAMPLERS, resolve_recipe
 from dirvae.training.options import check_options, option, spec_of
 from dirvae.training.schedules import KL_SCHEDULES
 

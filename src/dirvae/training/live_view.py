@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from dirvae.audio_stitching import join_clips
+from dirvae.io.stitching import join_clips
 from dirvae.io import make_grid, save_audio, save_image, side_by_side
 from dirvae.training.background import BackgroundWriter
 from dirvae.training.module import DirichletVAEModule, batch_data

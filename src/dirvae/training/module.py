@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from dirvae.model import DirichletVAE
-from dirvae.optim import make_optimizer, sanitize_and_clip, sanitize_gradients
+from dirvae.training.optim import make_optimizer, sanitize_and_clip, sanitize_gradients
 from dirvae.training.running_means import RunningMeans
 
 

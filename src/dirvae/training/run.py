@@ -25,14 +25,14 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from dirvae.atomic import remove_orphans
-from dirvae.builders import build_model
+from dirvae.io.atomic import remove_orphans
+from dirvae.model import DirichletVAE
 from dirvae import printer
 from dirvae.data import detect_modality, digits, open_folder
 from dirvae.errors import DataError, DirvaeError, RunError
 from dirvae.losses.reconstruction import SCALE_GAIN
 from dirvae.nets.melresnet import mel_filterbank
-from dirvae.recipe import RECIPE_FIELDS
+from dirvae.latent.recipe import RECIPE_FIELDS
 from dirvae.training.background import BackgroundWriter
 from dirvae.training.checkpoints import (
     AtomicCheckpointIO,
@@ -293,7 +293,7 @@ def keep_saved_networks(run_config: dict[str, Any], run_dir: Path) -> None:
 
 
 def build_for_training(run_config: dict[str, Any], item_shape: tuple[int, ...]):
-    model = build_model(run_config)
+    model = DirichletVAE.from_run_config(run_config)
     # One dry forward fixes the latent field's shape before anything is saved.
     with torch.no_grad():
         model.eval()

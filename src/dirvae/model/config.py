@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dirvae.latent.dirichlet import ALPHA_FLOOR
-from dirvae.recipe import LEGACY, RECIPE_FIELDS
+from dirvae.latent.recipe import LEGACY, RECIPE_FIELDS
 
 ARCHITECTURE_FIELDS = ("architecture", "architecture_options")
 
@@ -85,7 +85,7 @@ class DirichletVAEConfig:
         """Read a run's ``config.json``, including runs saved by older versions.
 
         A recipe field a run lacks predates recipes: the run trained with the
-        paper's recipe (:data:`dirvae.recipe.LEGACY`).
+        paper's recipe (:data:`dirvae.latent.recipe.LEGACY`).
         """
         model = config.get("model")
         if not isinstance(model, dict) or "model_size" not in model:

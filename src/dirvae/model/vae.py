@@ -14,29 +14,26 @@ Dirichlet with no closed-form KL, so the rate is fixed at 1.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Dirichlet, Distribution, Independent, Normal
 
-from dirvae.version import __version__
-from dirvae.errors import RunError
-from dirvae.heads import PointwiseLinear
-from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler, rsample_dirichlet
+from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler
 from dirvae.latent.moments import OnlineAlphaEstimator
 from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
+from dirvae.latent.recipe import AlphaTransform, DecoderInput, resolve_recipe
 from dirvae.losses import ReconstructionLoss, make_reconstruction_loss
-from dirvae.model_config import DirichletVAEConfig
+from dirvae.model.config import DirichletVAEConfig
+from dirvae.model.generation import GenerationMixin
+from dirvae.model.heads import PointwiseLinear
+from dirvae.model.outputs import LossTerms, Posterior, VAEOutput
+from dirvae.model.saving import SavingMixin
 from dirvae.nets.registry import build_networks
-from dirvae.recipe import AlphaTransform, DecoderInput, resolve_recipe
-from dirvae.run_files import RUN_FORMAT, WEIGHTS_NAME, read_config, read_weights, write_run
 
 LatentKind = Literal["dirichlet", "gaussian"]
-Posterior = DirichletPosterior | GaussianPosterior
 
 LOG_ALPHA_RANGE = (-11.5, 6.9)
 """Explicit clamp of log α for ``alpha_transform="exp"``: α from about 1e-5 (the floor) to about 1e3."""
@@ -45,57 +42,12 @@ LOG_INPUT_FLOOR = -10.0
 """``decoder_input="log"`` feeds ``max(log(K·z), -10)``: components below e^-10/K all look alike to the decoder."""
 
 
-@dataclass
-class VAEOutput:
-    """Everything one forward pass computed, for losses, logging and inspection."""
-
-    features: Tensor
-    posterior: Posterior
-    latent: Tensor
-    decoder_output: Tensor
-    reconstruction: Tensor
-    kl: Tensor | None = None
-    """KL(q(z|x) ‖ p(z)) per item ``[B]`` with the model's KL kind, drawn together with ``latent``."""
-
-    @property
-    def alpha(self) -> Tensor | None:
-        """The posterior concentration (None for a Gaussian latent)."""
-        return getattr(self.posterior, "concentration", None)
-
-
-@dataclass
-class LossTerms:
-    """Batch-mean loss terms; ``total = reconstruction + kl_weight · kl``.
-
-    ``nonfinite`` counts samples whose reconstruction or KL was NaN/Inf: they
-    are left in (the total is then non-finite) so the caller sees them.
-    """
-
-    total: Tensor
-    reconstruction: Tensor
-    kl: Tensor
-    kl_weight: float
-    nonfinite: int
-    output: VAEOutput
-
-    @property
-    def elbo(self) -> Tensor:
-        """−(reconstruction + KL) per sample (nats), whatever kl_weight was.
-
-        It is the ELBO for the exact sampler (with the multi-Gamma KL, a looser
-        one).  With ``sampler="igca"`` the reconstruction is taken under IGCA's
-        approximation of q(z|x), so it is a training objective, not a bound:
-        use :func:`dirvae.evaluation.importance_sampled_nll` for a true ELBO.
-        """
-        return -(self.reconstruction + self.kl)
-
-
-class DirichletVAE(nn.Module):
+class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
     """A VAE with a K-simplex at every latent position.
 
     Two ways to build one: ``DirichletVAE(encoder, decoder, model_size,
     **options)``, or ``DirichletVAE(config)`` with a
-    :class:`~dirvae.model_config.DirichletVAEConfig` (networks from its
+    :class:`~dirvae.model.config.DirichletVAEConfig` (networks from its
     registered ``architecture``, or ``encoder=``/``decoder=`` of your own).
     ``model.config`` is the resolved config either way, and
     :meth:`save_pretrained` / :meth:`from_pretrained` round-trip it.
@@ -107,7 +59,7 @@ class DirichletVAE(nn.Module):
         model_size: K, the number of simplex components (latent dimension).
         feature_size: F; defaults to ``encoder.out_channels`` or K.
         decoder_size: F'; defaults to ``decoder.in_channels`` or K.
-        recipe: a named latent recipe from :data:`dirvae.recipe.RECIPES`
+        recipe: a named latent recipe from :data:`dirvae.latent.recipe.RECIPES`
             (``"default"``, the measured best, or ``"paper"``, Joo et al.'s);
             the five options below override single fields of it.
         sampler: ``"igca"`` (the paper's approximation) or ``"implicit"`` (exact).
@@ -268,7 +220,7 @@ class DirichletVAE(nn.Module):
 
     @property
     def recipe(self) -> dict[str, object]:
-        """The latent recipe this model trains with (see :mod:`dirvae.recipe`)."""
+        """The latent recipe this model trains with (see :mod:`dirvae.latent.recipe`)."""
         return {
             "sampler": self.sampler,
             "kl_kind": self.kl_kind,
@@ -276,72 +228,6 @@ class DirichletVAE(nn.Module):
             "decoder_input": self.decoder_input,
             "learn_prior": self.learn_prior,
         }
-
-    @property
-    def config(self) -> DirichletVAEConfig:
-        """The resolved config: rebuilds this model (with its weights from the state dict).
-
-        Computed from the model itself, so it is right by construction: the
-        recipe's fields, the feature sizes, the loss's registered name and
-        options, and the latent field's shape once a forward pass fixed it.
-        ``reconstruction`` is ``None`` for a loss with no registered name.
-        """
-        architecture, architecture_options = self._architecture
-        return DirichletVAEConfig(
-            model_size=self.model_size,
-            architecture=architecture,
-            architecture_options=dict(architecture_options),
-            feature_size=self.feature_size,
-            decoder_size=self.decoder_size,
-            recipe=self._recipe_name,
-            **self.recipe,
-            latent=self.latent_kind,
-            prior_alpha=self._initial_prior,
-            reconstruction=getattr(self.likelihood, "config_name", None),
-            reconstruction_options=self.likelihood.config_options() if hasattr(self.likelihood, "config_options") else {},
-            alpha_floor=self.alpha_floor,
-            prior_burn_in=self.prior_burn_in,
-            latent_shape=self.latent_shape,
-        )
-
-    def save_pretrained(self, run_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` into ``run_dir`` atomically, no pickle.
-
-        ``extra`` adds sections to ``config.json`` (``dirvae train`` records
-        its training options there).  A loss without a registered name cannot
-        be rebuilt from the file, so saving refuses it rather than writing a
-        run that will not load.
-        """
-        config, state = self.run_contents(extra)
-        return write_run(run_dir, config, state)
-
-    def run_contents(
-        self, extra: dict[str, Any] | None = None, *, copy: bool = False
-    ) -> tuple[dict[str, Any], dict[str, Tensor]]:
-        """What :meth:`save_pretrained` writes: ``config.json``'s contents and the CPU state dict.
-
-        Separate so a trainer can take them now and write them later, off its
-        training thread (:func:`dirvae.export.run_snapshot`); ``copy`` makes
-        the tensors copies, so later training steps do not change them.
-        """
-        config = self.config
-        if config.reconstruction is None:
-            raise ValueError(
-                f"cannot save a model whose reconstruction loss ({type(self.likelihood).__name__}) has no registered name: "
-                "subclass dirvae.losses.ReconstructionLoss with a config_name, or save the state_dict yourself"
-            )
-        full = {**(extra or {}), **config.run_sections(), "format": RUN_FORMAT, "dirvae_version": __version__}
-        if "model" in (extra or {}):  # keep extra model fields a caller recorded (none are read back)
-            full["model"] = {**extra["model"], **full["model"]}
-        state = {name: tensor.detach().to("cpu", copy=copy).contiguous() for name, tensor in self.state_dict().items()}
-        return full, state
-
-    @classmethod
-    def from_run_config(
-        cls, config: dict[str, Any], *, encoder: nn.Module | None = None, decoder: nn.Module | None = None
-    ) -> "DirichletVAE":
-        """A fresh (untrained) model from a run's ``config.json`` contents, old formats included."""
-        return cls(DirichletVAEConfig.from_run_config(config), encoder=encoder, decoder=decoder)
 
     def prior_concentration(self) -> Tensor:
         """The prior's α ``[K]``: learned (differentiable) with ``learn_prior``, else the buffer."""
@@ -362,38 +248,6 @@ class DirichletVAE(nn.Module):
             return Independent(Normal(zeros, torch.ones_like(zeros)), 1)
         return Dirichlet(self.prior_concentration())
 
-    @classmethod
-    def from_pretrained(
-        cls,
-        run_dir: str | Path,
-        map_location: str | torch.device = "cpu",
-        *,
-        encoder: nn.Module | None = None,
-        decoder: nn.Module | None = None,
-    ) -> "DirichletVAE":
-        """Load a run directory's ``config.json`` + ``model.safetensors``, with no pickle.
-
-        Pass ``encoder``/``decoder`` for a model trained with custom networks
-        that the configuration cannot rebuild.  Every problem with the files
-        is one :class:`~dirvae.errors.RunError` naming the file.
-        """
-        run_dir = Path(run_dir)
-        config = read_config(run_dir)
-        state = read_weights(run_dir)
-        try:
-            model = cls.from_run_config(config, encoder=encoder, decoder=decoder)
-        except (KeyError, TypeError, ValueError) as error:
-            raise RunError(f"{run_dir / 'config.json'}: configuration does not describe a model ({error})") from None
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as error:
-            lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-            detail = lines[1] if len(lines) > 1 else lines[0] if lines else "state dict mismatch"
-            detail = detail if len(detail) <= 160 else detail[:157] + "..."
-            raise RunError(f"{run_dir / WEIGHTS_NAME}: weights do not match config.json ({detail})") from None
-        return model.to(map_location).eval()
-
-    # ------------------------------------------------------------------ encode
     def posterior_from_features(self, features: Tensor) -> Posterior:
         if features.shape[1] != self.feature_size:
             raise ValueError(
@@ -522,114 +376,3 @@ class DirichletVAE(nn.Module):
         return True
 
     # ---------------------------------------------------------------- generate
-    def _require_latent_shape(self) -> tuple[int, ...]:
-        if self.latent_shape is None:
-            raise RuntimeError("the latent's spatial shape is unknown: pass latent_shape or run one forward pass first")
-        return self.latent_shape
-
-    @torch.no_grad()
-    def sample_latent(self, n: int, alpha: Tensor | float | None = None) -> Tensor:
-        """``n`` exact draws from the prior (or Dir(alpha)) at every latent position."""
-        rest = self._require_latent_shape()
-        device = self.prior_alpha.device
-        if self.latent_kind == "gaussian":
-            return torch.randn(n, self.model_size, *rest, device=device)
-        concentration = self.prior_concentration().detach() if alpha is None else torch.as_tensor(alpha, dtype=torch.float32, device=device)
-        concentration = concentration.expand(self.model_size) if concentration.dim() == 0 else concentration
-        if concentration.shape != (self.model_size,):
-            raise ValueError(f"alpha must be one value or {self.model_size} values, got shape {tuple(concentration.shape)}")
-        if not bool((concentration > 0).all()):
-            raise ValueError("alpha must be positive")
-        field = concentration.view(1, -1, *([1] * len(rest))).expand(n, self.model_size, *rest)
-        return rsample_dirichlet(field.contiguous(), "implicit", floor=self.alpha_floor)
-
-    @torch.no_grad()
-    def sample(self, n: int, alpha: Tensor | float | None = None) -> Tensor:
-        """Draw ``n`` latents from the prior (or Dir(alpha)) and decode them."""
-        return self.decode(self.sample_latent(n, alpha))
-
-    @torch.no_grad()
-    def decode_in_chunks(self, latents: Tensor, batch_size: int = 64) -> Tensor:
-        """:meth:`decode` over any number of latents, ``batch_size`` at a time, gathered on the CPU.
-
-        Bounds memory when a tool decodes thousands of points (a traversal,
-        a long sample) on a small GPU or CPU.
-        """
-        device = self.prior_alpha.device
-        parts = [self.decode(chunk.to(device)).float().cpu() for chunk in latents.split(max(1, batch_size))]
-        return torch.cat(parts)
-
-    @torch.no_grad()
-    def reconstruct_in_chunks(self, inputs: Tensor, batch_size: int = 64, stochastic: bool = False) -> Tensor:
-        """Each input decoded from its posterior mean (or a draw, ``stochastic``), ``batch_size`` at a time, on the CPU."""
-        device = self.prior_alpha.device
-        parts = []
-        for chunk in inputs.split(max(1, batch_size)):
-            posterior = self.encode(chunk.to(device))
-            latent = posterior.sample() if stochastic else posterior.mean
-            parts.append(self.decode(latent).float().cpu())
-        return torch.cat(parts)
-
-    @torch.no_grad()
-    def interpolation_path(
-        self, a: Tensor, b: Tensor, steps: int = 16, path: Literal["mean", "concentration"] = "mean"
-    ) -> Tensor:
-        """Latents ``[steps, K, *rest]`` from input ``a`` to input ``b`` (each a batch of one).
-
-        ``mean`` walks the straight line on the simplex between the two posterior
-        means; ``concentration`` blends the two posteriors' α (the seed's way)
-        and takes the mean of each blended Dirichlet.
-        """
-        if steps < 2:
-            raise ValueError("an interpolation needs at least 2 steps")
-        if a.shape[0] != 1 or b.shape[0] != 1:
-            raise ValueError(f"interpolate takes two batches of one input each, got {tuple(a.shape)} and {tuple(b.shape)}")
-        if path not in ("mean", "concentration"):
-            raise ValueError(f"path must be 'mean' or 'concentration', got {path!r}")
-        if path == "concentration" and self.latent_kind != "dirichlet":
-            raise ValueError("a Gaussian latent has no concentration to blend; use path='mean'")
-        posterior = self.encode(torch.cat([a, b]).to(self.prior_alpha.device))
-        weights = torch.linspace(0.0, 1.0, steps, device=self.prior_alpha.device).view(-1, *([1] * (posterior.mean.dim() - 1)))
-        if isinstance(posterior, DirichletPosterior) and path == "concentration":
-            alpha = posterior.concentration
-            blended = (1 - weights) * alpha[0:1] + weights * alpha[1:2]
-            return blended / blended.sum(dim=1, keepdim=True)
-        means = posterior.mean
-        return (1 - weights) * means[0:1] + weights * means[1:2]
-
-    @torch.no_grad()
-    def interpolate(
-        self, a: Tensor, b: Tensor, steps: int = 16, path: Literal["mean", "concentration"] = "mean"
-    ) -> Tensor:
-        """Decoded interpolation ``[steps, ...]`` from ``a`` to ``b``."""
-        return self.decode(self.interpolation_path(a, b, steps, path))
-
-    @torch.no_grad()
-    def traversal_latents(self, steps: int = 8, reach: float = 0.9) -> Tensor:
-        """``[K·steps, K, *rest]``: from the simplex centre toward each vertex in turn.
-
-        Row k moves every latent position from the centre (1/K, …) a fraction
-        ``t ∈ [0, reach]`` of the way to vertex e_k, so decoding it shows what
-        component k has learned.  Gaussian latents move along axis k from 0 to
-        ``3 · reach`` standard deviations instead.
-        """
-        if not 0.0 <= reach <= 1.0:
-            raise ValueError(f"reach must be in [0, 1] (1 is the vertex), got {reach}")
-        rest = self._require_latent_shape()
-        k = self.model_size
-        device = self.prior_alpha.device
-        t = torch.linspace(0.0, reach, steps, device=device)
-        eye = torch.eye(k, device=device)
-        if self.latent_kind == "gaussian":
-            points = eye[:, None, :] * (3.0 * t)[None, :, None]
-        else:
-            centre = torch.full((k,), 1.0 / k, device=device)
-            points = (1 - t)[None, :, None] * centre + t[None, :, None] * eye[:, None, :]
-        points = points.reshape(k * steps, k)
-        return points.view(k * steps, k, *([1] * len(rest))).expand(k * steps, k, *rest).contiguous()
-
-    @torch.no_grad()
-    def traverse(self, steps: int = 8, reach: float = 0.9) -> Tensor:
-        """Decoded traversal, one row of ``steps`` outputs per component."""
-        return self.decode(self.traversal_latents(steps, reach))
-

@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from dirvae.atomic import atomic_write, atomic_write_bytes, atomic_write_json, json_text
+from dirvae.io.atomic import atomic_write, atomic_write_bytes, atomic_write_json, json_text
 from dirvae.errors import RunError
 
 CONFIG_NAME = "config.json"
