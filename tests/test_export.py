@@ -6,7 +6,7 @@ import torch
 
 from dirvae import DirichletVAE
 from dirvae.errors import RunError
-from dirvae.model.files import WEIGHTS_NAME
+from dirvae.runs.files import WEIGHTS_NAME
 
 
 def _config():
@@ -116,7 +116,7 @@ def test_a_gaussian_run_saved_without_loss_options_keeps_one_slow_scale(tmp_path
 
 
 def test_a_snapshot_writes_what_save_pretrained_writes_at_the_moment_it_was_taken(tmp_path):
-    from dirvae.model.files import CONFIG_NAME
+    from dirvae.runs.files import CONFIG_NAME
 
     model = _trained_model()
     model.save_pretrained(tmp_path / "direct", extra=_config())

@@ -51,3 +51,8 @@ def error(command: str | None, text: str) -> None:
 def warner(command: str) -> Callable[[str], None]:
     """``warning`` bound to a command, for code that reports through a callback."""
     return lambda text: warning(command, text)
+
+
+def article(word: str) -> str:
+    """"an" before image and audio, "a" before video."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -30,7 +30,7 @@ class Registry(Generic[Entry]):
 
         def add(value: Entry) -> Entry:
             known = self._entries.get(name)
-            if known is not None and known is not value and getattr(known, "__qualname__", None) != getattr(value, "__qualname__", 0):
+            if known is not None and known is not value and _identity(known) != _identity(value):
                 raise ValueError(f"{self.kind} {name!r} is already registered to {known!r}")
             self._entries[name] = value
             return value
@@ -51,3 +51,10 @@ class Registry(Generic[Entry]):
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._entries))
+
+
+def _identity(entry: object) -> object:
+    """What makes two registrations the same entry: a module imported twice re-registers equal ones."""
+    inner = getattr(entry, "factory", entry)
+    inner = getattr(inner, "func", inner)  # functools.partial
+    return getattr(inner, "__qualname__", None) or id(entry)

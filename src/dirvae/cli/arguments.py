@@ -1,15 +1,11 @@
-"""What the tools' command lines share: argument types, the RUN argument, and their output lines."""
+"""What the tools' command lines share: argument types and the RUN argument."""
 
 from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
-
-from dirvae import printer
 
 
-# ------------------------------------------------------- command-line helpers
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
 
@@ -34,7 +30,7 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_run_arguments(parser, *, seed: bool = False) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser, *, seed: bool = False) -> None:
     """``RUN`` and ``--device`` (and ``--seed`` for commands that draw at random)."""
     parser.add_argument("run", metavar="RUN", help="a run directory written by 'dirvae train'")
     parser.add_argument(
@@ -42,18 +38,3 @@ def add_run_arguments(parser, *, seed: bool = False) -> None:
     )
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed, for repeatable draws (default 0)")
-
-
-def say(command: str, text: str) -> None:
-    """Tell the user what was written (:func:`dirvae.printer.result`)."""
-    printer.result(command, text)
-
-
-def warn(command: str) -> Callable[[str], None]:
-    """A note function for :func:`forwarding_warnings`: one stderr line per warning."""
-    return printer.warner(command)
-
-
-def article(word: str) -> str:
-    """"an" before image and audio, "a" before video."""
-    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -28,8 +28,14 @@ from pathlib import Path
 
 import torch
 
-from dirvae.cli.arguments import add_run_arguments, positive_int, say, warn
+from dirvae import printer
+from dirvae.cli.arguments import add_run_arguments, positive_int
 from dirvae.errors import DataError, DirvaeError
+from dirvae.io.outputs import check_output
+from dirvae.io.tables import LatentTable
+from dirvae.runs.batches import iter_batches
+from dirvae.runs.inputs import forwarding_warnings
+from dirvae.runs.loading import load_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,36 +56,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.io import LatentTable, check_output  # deferred: PyAV; `dirvae --help` imports every sub-command
-    from dirvae.runs import forwarding_warnings, iter_batches, load_run  # deferred: PyAV and SciPy (~1 s)
-
     if args.workers < 0:
         raise DirvaeError(f"--workers must be 0 or more, not {args.workers}")
-    model, config = load_run(args.run, args.device)
-    modality = config["modality"]
+    model, run = load_run(args.run, args.device)
+    spec = run.spec
     out = Path(args.out)
     check_output(out, ("csv", "npy"), "latents")
     table = LatentTable(
         model.model_size,
         model.latent_shape or (),
-        field=args.field or ("flatten" if modality == "audio" else "average"),
+        field=args.field or spec.latent_field,
         kind=model.latent_kind,
-        index={"audio": "window", "video": "frame"}.get(modality),
+        index=spec.item_key,
     )
     device = model.prior_alpha.device
 
     def batches():
         found = False
-        for inputs, names in iter_batches(config, args.dir, args.batch_size, num_workers=args.workers):
+        for inputs, names in iter_batches(run, args.dir, args.batch_size, num_workers=args.workers):
             with torch.no_grad():
                 posterior = model.encode(inputs.to(device))
             found = True
             yield names, posterior
         if not found:
-            raise DataError(f"{args.dir}: no readable {modality} item")
+            raise DataError(f"{args.dir}: no readable {run.modality} item")
 
-    with forwarding_warnings(warn("encode")):
+    with forwarding_warnings(printer.warner("encode")):
         rows = table.write(out, batches())
     columns = len(table.header)
-    say("encode", f"wrote {rows} row{'' if rows == 1 else 's'} × {columns} columns ({', '.join(table.header[:3])}, ...) to {out}")
+    printer.result("encode", f"wrote {rows} row{'' if rows == 1 else 's'} × {columns} columns ({', '.join(table.header[:3])}, ...) to {out}")
     return 0

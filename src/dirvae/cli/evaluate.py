@@ -27,7 +27,12 @@ from torch.utils.data import Subset
 from dirvae import printer
 from dirvae.io.atomic import WriteError, atomic_write_json
 from dirvae.cli.arguments import positive_int
+from dirvae.data import make_loader
 from dirvae.errors import DataError, DirvaeError
+from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
+from dirvae.modalities.opening import open_dataset
+from dirvae.runs.inputs import is_named_set
+from dirvae.runs.loading import load_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,16 +92,12 @@ def chart_options(report: dict, latent_kind: str, name: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.data import make_loader  # PyAV and SciPy cost ~1 s: `dirvae --help` imports every sub-command module
-    from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json  # deferred: as above
-    from dirvae.runs import dataset_for_run, load_run  # deferred: as above
-
     _check_device(args.device)
-    model, config = load_run(args.run, args.device)
+    model, run = load_run(args.run, args.device)
     data = Path(args.data)
-    if str(args.data) != "digits" and not data.exists():
+    if not is_named_set(data, run) and not data.exists():
         raise DataError(f"{data}: no such folder")
-    dataset = dataset_for_run(config, data)
+    dataset = open_dataset(run.data.at(data))
     if len(dataset) == 0:
         raise DataError(f"{data}: no items to evaluate")
     if hasattr(dataset, "locate"):

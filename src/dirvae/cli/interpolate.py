@@ -24,41 +24,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
-
-from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
-
-KINDS = {
-    "image": ("gif", "image", "video", "folder"),
-    "video": ("video", "gif", "image", "folder"),
-    "audio": ("audio", "folder"),
-}
-DEFAULT_OUT = {"image": "interpolation.gif", "video": "interpolation.mp4", "audio": "interpolation.wav"}
-VIEW_SIZE = 128
-"""Pictures under this many pixels a side are enlarged by a whole factor for viewing."""
-
-
-def for_viewing(steps: Tensor, a: Tensor, b: Tensor, kind: str) -> tuple[Tensor, int | None]:
-    """Frames that show both inputs: [A | step | B] per frame of an animation, or A, steps, B as a strip.
-
-    ``steps`` is ``[N, C, H, W]``; ``a`` and ``b`` are ``[1, C, H, W]`` inputs.
-    Returns the pictures and the strip's column count (None for animations).
-    """
-
-    a, b = a.to(steps).clamp(0, 1), b.to(steps).clamp(0, 1)
-    if kind == "image":
-        pictures, columns = torch.cat([a, steps, b]), steps.shape[0] + 2
-    else:
-        gap = torch.ones(*steps.shape[:3], max(1, steps.shape[-1] // 16), dtype=steps.dtype, device=steps.device)
-        n = steps.shape[0]
-        pictures = torch.cat([a.expand(n, -1, -1, -1), gap, steps, gap, b.expand(n, -1, -1, -1)], dim=-1)
-        columns = None
-    factor = max(1, VIEW_SIZE // max(1, min(steps.shape[-2:])))
-    if factor > 1:
-        pictures = F.interpolate(pictures, scale_factor=factor, mode="nearest")
-    return pictures, columns
+from dirvae import printer
+from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int
+from dirvae.io.outputs import check_output
+from dirvae.runs.inputs import forwarding_warnings, representative_item
+from dirvae.runs.loading import load_run
 
 
 def _steps(text: str) -> int:
@@ -93,29 +63,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.io import check_output, save_pictures, save_sounds  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-    from dirvae.runs import decode_in_chunks, forwarding_warnings, load_run, most_energetic_item, warn  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-
-    model, config = load_run(args.run, args.device)
-    modality = config["modality"]
-    out = Path(args.out or DEFAULT_OUT[modality])
-    kind = check_output(out, KINDS[modality], f"{article(modality)} {modality} interpolation")
+    model, run = load_run(args.run, args.device)
+    spec = run.spec
+    out = Path(args.out or spec.default_outputs["interpolate"])
+    kind = check_output(out, spec.output_kinds["interpolate"], f"{printer.article(run.modality)} {run.modality} interpolation")
     device = model.prior_alpha.device
     ends, names = [], []
-    with forwarding_warnings(warn("interpolate")):
+    with forwarding_warnings(printer.warner("interpolate")):
         for text in (args.a, args.b):
-            tensor, name, loudest = most_energetic_item(config, text)
+            tensor, name, chosen = representative_item(run, text)
             ends.append(tensor[None].to(device))
-            names.append(f"{name} (its most energetic window)" if loudest else name)
+            names.append(f"{name} (its most energetic {spec.item_key})" if chosen else name)
     latents = model.interpolation_path(ends[0], ends[1], args.steps, args.path)
-    steps = decode_in_chunks(model, latents, args.batch_size)
-    if modality == "audio":
-        written = save_sounds(steps, out, kind, config["data"]["sample_rate"], stem="step")
-    elif kind in ("folder", "video"):
-        written = save_pictures(steps, out, kind, fps=args.fps, stem="step")
-    else:
-        pictures, columns = for_viewing(steps.float().cpu(), ends[0].float().cpu(), ends[1].float().cpu(), kind)
-        written = save_pictures(pictures, out, kind, columns=columns, fps=args.fps, stem="step")
-    shown = "; inputs A and B shown at both ends" if kind in ("gif", "image") else ""
-    say("interpolate", f"wrote {args.steps} steps from {names[0]} to {names[1]} ({args.path} path) to {written}{shown}")
+    steps = model.decode_in_chunks(latents, args.batch_size)
+    written = spec.write_interpolation(steps, (ends[0], ends[1]), out, kind, run.data, fps=args.fps)
+    printer.result("interpolate", f"wrote {args.steps} steps from {names[0]} to {names[1]} ({args.path} path) to {written}")
     return 0

@@ -1,4 +1,9 @@
-"""The ``dirvae`` command: one sub-command per module in :mod:`dirvae.cli`.
+"""The ``dirvae`` command: a lazy table of sub-commands, as pip's ``commands/__init__.py`` keeps one.
+
+Each entry names the module that implements a command and its one-line
+summary, so ``dirvae --help`` lists them without importing any (Lightning,
+PyAV and SciPy take seconds), and ``dirvae CMD`` imports only CMD's module.
+Each module has ``add_arguments(parser)`` and ``run(args) -> int``.
 
 User errors (:class:`~dirvae.errors.DirvaeError`, bad flags) print one line
 and exit 2; Ctrl-C exits 130.  Anything else is a bug and keeps its traceback.
@@ -9,33 +14,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
-from dirvae import __version__
 from dirvae import printer
 from dirvae.errors import DirvaeError
+from dirvae.version import __version__
 
-# name -> module; each module has add_arguments(parser) and run(args) -> int.
-COMMANDS: dict[str, str] = {
-    "train": "dirvae.cli.train",
-    "sample": "dirvae.cli.sample",
-    "reconstruct": "dirvae.cli.reconstruct",
-    "interpolate": "dirvae.cli.interpolate",
-    "traverse": "dirvae.cli.traverse",
-    "encode": "dirvae.cli.encode",
-    "evaluate": "dirvae.cli.evaluate",
+
+class Command(NamedTuple):
+    module: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "train": Command("dirvae.cli.train", "Train a Dirichlet VAE on a folder of images, audio or video (or the embedded digits)."),
+    "sample": Command("dirvae.cli.sample", "Draw latents from the prior (or Dir(--alpha)) and decode them."),
+    "reconstruct": Command("dirvae.cli.reconstruct", "Encode inputs and decode them again: inputs and reconstructions side by side."),
+    "interpolate": Command("dirvae.cli.interpolate", "Walk the latent space from input A to input B and decode every step."),
+    "traverse": Command("dirvae.cli.traverse", "Show what each latent component has learned: one row per component."),
+    "encode": Command("dirvae.cli.encode", "Write each item's posterior: one row per file (per window for audio, per frame for video)."),
+    "evaluate": Command("dirvae.cli.evaluate", "Evaluate a trained run on held-out data: NLL, ELBO, kNN accuracy and component collapse."),
 }
-
-
-def _available_commands() -> dict[str, object]:
-    modules = {}
-    for name, module_name in COMMANDS.items():
-        try:
-            modules[name] = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-    return modules
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -45,34 +44,49 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def top_parser() -> argparse.ArgumentParser:
+    """``dirvae [--version] COMMAND ...``: the commands listed from the table, none imported."""
+    listing = "\n".join(f"  {name:<12} {command.summary}" for name, command in COMMANDS.items())
     parser = OneLineParser(
         prog="dirvae",
         description="Dirichlet Variational Autoencoders for images, audio and video.",
+        epilog=f"commands:\n{listing}\n\n'dirvae COMMAND --help' describes one.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="dirvae [-h] [--version] COMMAND ...",
     )
     parser.add_argument("--version", action="version", version=f"dirvae {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in _available_commands().items():
-        doc = (module.__doc__ or "").strip().splitlines()
-        sub = subparsers.add_parser(name, help=doc[0] if doc else None, description=(module.__doc__ or "").strip())
-        module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+    parser.add_argument("command", nargs="?", metavar="COMMAND", help=", ".join(COMMANDS))
     return parser
 
 
+def command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
+    """The parser of one command, built from its module (imported now, and only it)."""
+    module = importlib.import_module(COMMANDS[name].module)
+    parser = OneLineParser(prog=f"dirvae {name}", description=(module.__doc__ or "").strip())
+    module.add_arguments(parser)
+    return parser, module
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-"):
+        top = top_parser()
+        top.parse_args(argv[:1])
+        top.print_help()
         return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        top_parser().error(f"argument COMMAND: invalid choice: {name!r} (choose from {', '.join(COMMANDS)})")
+    parser, module = command_parser(name)
+    args = parser.parse_args(argv[1:])
+    args.command = name
     try:
-        return int(args.handler(args) or 0)
+        return int(module.run(args) or 0)
     except DirvaeError as error:
-        printer.error(args.command, str(error))
+        printer.error(name, str(error))
         return 2
     except KeyboardInterrupt:
-        printer.note("interrupted", args.command)
+        printer.note("interrupted", name)
         return 130
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int, say
+from dirvae import printer
+from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int
 from dirvae.errors import DirvaeError
-
-PICTURE_KINDS = ("image", "gif", "video", "folder")
-SOUND_KINDS = ("audio", "folder")
+from dirvae.io.outputs import check_output
+from dirvae.runs.loading import load_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,14 +57,10 @@ def parse_alpha(text: str, k: int) -> torch.Tensor:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dirvae.io import check_output, save_pictures, save_sounds  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-    from dirvae.runs import decode_in_chunks, load_run  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-
-    model, config = load_run(args.run, args.device)
-    modality = config["modality"]
-    audio = modality == "audio"
-    out = Path(args.out or ("samples" if audio else "samples.png"))
-    kind = check_output(out, SOUND_KINDS if audio else PICTURE_KINDS, f"{modality} samples")
+    model, run = load_run(args.run, args.device)
+    spec = run.spec
+    out = Path(args.out or spec.default_outputs["sample"])
+    kind = check_output(out, spec.output_kinds["sample"], f"{run.modality} samples")
     alpha = None
     if args.alpha is not None:
         if model.latent_kind != "dirichlet":
@@ -72,11 +68,8 @@ def run(args: argparse.Namespace) -> int:
         alpha = parse_alpha(args.alpha, model.model_size)
     torch.manual_seed(args.seed)
     latents = model.sample_latent(args.n, alpha)
-    samples = decode_in_chunks(model, latents, args.batch_size)
-    if audio:
-        written = save_sounds(samples, out, kind, config["data"]["sample_rate"], stem="sample")
-    else:
-        written = save_pictures(samples, out, kind, fps=args.fps, stem="sample")
+    samples = model.decode_in_chunks(latents, args.batch_size)
+    written = spec.write_samples(samples, out, kind, run.data, fps=args.fps)
     source = "the prior" if alpha is None else f"Dir({args.alpha})"
-    say("sample", f"wrote {args.n} samples from {source} to {written}")
+    printer.result("sample", f"wrote {args.n} samples from {source} to {written}")
     return 0

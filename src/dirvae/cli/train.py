@@ -16,8 +16,12 @@ from pathlib import Path
 
 from dirvae import printer
 from dirvae.errors import DirvaeError
-from dirvae.training.config import CAPS, TrainConfig, legacy_training_options, read_config_file, resolve, saved_options
+from dirvae.training.checkpoints import read_progress
+from dirvae.training.config import TrainConfig, read_config_file, resolve
 from dirvae.training.options import add_flags
+from dirvae.training.resume import past_cap, resume_checkpoint, saved_layer, saved_run
+from dirvae.training.run import new_run_dir, train
+from dirvae.training.signals import Terminated
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,30 +57,16 @@ def quiet_lightning() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    layers: list[dict] = []
+    later = [read_config_file(args.config)] if args.config else []
+    later.append(given_options(args))
     resume_from = None
-    cli = given_options(args)
-    saved_layer: dict = {}
+    layers = later
     if args.load:
-        from dirvae.training.run import read_saved_config, resume_checkpoint  # deferred: Lightning (seconds), see below
-
         run_dir = Path(args.load)
         resume_from = resume_checkpoint(run_dir)
-        saved_layer = saved_options(legacy_training_options(read_saved_config(run_dir).get("training", {})), run_dir / "config.json")
-        layers.append(saved_layer)
-    if args.config:
-        layers.append(read_config_file(args.config))
-    layers.append(cli)
-    if args.load and any(cap in layer for layer in layers[1:] for cap in CAPS):
-        # Caps given on the resume command replace the saved ones as a pair:
-        # "--load RUN --epochs 5" must not stay stopped by the saved --iterations.
-        for cap in CAPS:
-            saved_layer.pop(cap, None)
+        layers = [saved_layer(saved_run(run_dir), later), *later]
     config = resolve(*layers)
-    # Lightning loads only now, so a bad option value is a one-line error in a second or two.
-    from dirvae.training.checkpoints import read_progress  # deferred: Lightning, and `dirvae --help` imports every command
-    from dirvae.training.run import Terminated, new_run_dir, past_cap, say, train  # deferred: Lightning, as above
-
+    say = printer.note
     quiet_lightning()
     if args.load:
         config.run_dir = str(Path(args.load))

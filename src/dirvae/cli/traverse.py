@@ -15,16 +15,12 @@ a folder (default traversal/), or every component in turn in one --out x.wav.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
-import torch
-
-from dirvae.io.stitching import join_clips
-from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say
-
-PICTURE_KINDS = ("image", "gif", "video", "folder")
-SOUND_KINDS = ("audio", "folder")
+from dirvae import printer
+from dirvae.cli.arguments import add_run_arguments, positive_float, positive_int
+from dirvae.io.outputs import check_output
+from dirvae.runs.loading import load_run
 
 
 def _steps(text: str) -> int:
@@ -58,33 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
-    from dirvae.io import make_grid  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-    from dirvae.io import check_output, save_pictures, save_sounds, save_strip  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-    from dirvae.runs import decode_in_chunks, load_run  # deferred: PyAV and SciPy (~1 s), and `dirvae --help` imports every sub-command
-
-    model, config = load_run(args.run, args.device)
-    modality = config["modality"]
-    audio = modality == "audio"
-    out = Path(args.out or ("traversal" if audio else "traversal.png"))
-    kind = check_output(out, SOUND_KINDS if audio else PICTURE_KINDS, f"{article(modality)} {modality} traversal")
+    model, run = load_run(args.run, args.device)
+    spec = run.spec
+    out = Path(args.out or spec.default_outputs["traverse"])
+    kind = check_output(out, spec.output_kinds["traverse"], f"{printer.article(run.modality)} {run.modality} traversal")
     k, steps = model.model_size, args.steps
-    decoded = decode_in_chunks(model, model.traversal_latents(steps, args.reach), args.batch_size)
+    decoded = model.decode_in_chunks(model.traversal_latents(steps, args.reach), args.batch_size)
     rows = decoded.view(k, steps, *decoded.shape[1:])
-    if audio:
-        per_component = torch.stack([join_clips(row, config["data"]["sample_rate"]) for row in rows])  # [K, C, steps·T]
-        written = save_sounds(per_component, out, kind, config["data"]["sample_rate"], stem="component")
-    elif kind == "image":
-        written = save_pictures(decoded, out, kind, columns=steps)
-    elif kind == "folder":
-        out.mkdir(parents=True, exist_ok=True)
-        width = max(3, len(str(k - 1)))
-        for index, row in enumerate(rows):
-            save_strip(row, out / f"component_{index:0{width}d}.png")
-        written = f"{out}/ ({k} strip PNGs, component_{0:0{width}d}.png ...)"
-    else:
-        columns = math.ceil(math.sqrt(k))
-        frames = torch.stack([make_grid(rows[:, step], columns=columns) for step in range(steps)])
-        written = save_pictures(frames, out, kind, fps=args.fps)
-    say("traverse", f"wrote {k} components × {steps} steps (reach {args.reach:g}) to {written}")
+    written = spec.write_traversal(rows, out, kind, run.data, fps=args.fps)
+    printer.result("traverse", f"wrote {k} components × {steps} steps (reach {args.reach:g}) to {written}")
     return 0

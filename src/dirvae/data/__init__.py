@@ -10,7 +10,6 @@ from dirvae.data.audio import AudioFolder, ShortFileWarning
 from dirvae.data.bad_files import UnreadableFileWarning
 from dirvae.data.digits import DigitsDataset, digits
 from dirvae.data.files import PathList, detect_modality
-from dirvae.data.folders import open_folder
 from dirvae.data.formats import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
@@ -47,5 +46,4 @@ __all__ = [
     "digits",
     "load_image",
     "make_loader",
-    "open_folder",
 ]

@@ -27,6 +27,7 @@ from dirvae.data.audio_windows import (
 )
 from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.file_items import ItemsAcrossFiles
+from dirvae.data.formats import AUDIO_EXTENSIONS
 from dirvae.data.files import ListedFolder, no_readable_error
 from dirvae.errors import DataError
 
@@ -63,6 +64,7 @@ class AudioFolder(ItemsAcrossFiles, ListedFolder, Dataset):
     """
 
     modality = "audio"
+    extensions = AUDIO_EXTENSIONS
     item_name = "window"
 
     def __init__(
@@ -111,7 +113,7 @@ class AudioFolder(ItemsAcrossFiles, ListedFolder, Dataset):
             counts.append(whole + (1 if rest and padded else 0))
         self.refused = len(self.paths) - len(kept)
         if not kept:
-            raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
+            raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}", self.extensions)
         self.file_index = np.asarray(kept, dtype=np.int64)  # position in paths of each kept file
         self.file_frames = np.asarray(frames, dtype=np.int64)
         self.file_rates = np.asarray(rates, dtype=np.int64)

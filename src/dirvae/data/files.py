@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dirvae.data.formats import EXTENSIONS, accepted_formats, extension
+from dirvae.data.formats import KINDS, accepted_formats, extension
 from dirvae.errors import DataError
 
 
@@ -156,9 +156,9 @@ def detect_modality(directory: str | os.PathLike, max_files: int = 2000) -> str 
     seen = 0
     for relative in walk_files(root):
         ext = extension(relative)
-        for modality in ("video", "audio", "image"):
-            if ext in EXTENSIONS[modality]:
-                votes[modality] += 1
+        for kind, extensions in KINDS.items():
+            if ext in extensions:
+                votes[kind] += 1
                 seen += 1
                 break
         if seen >= max_files:
@@ -169,7 +169,7 @@ def detect_modality(directory: str | os.PathLike, max_files: int = 2000) -> str 
 
 
 def open_listing(
-    directory: str | os.PathLike, modality: str, labels: bool | None = None
+    directory: str | os.PathLike, modality: str, extensions: frozenset[str], labels: bool | None = None
 ) -> FileListing:
     """List a folder for one modality, or raise the one clear error a user needs.
 
@@ -179,34 +179,38 @@ def open_listing(
     """
     root = Path(directory)
     if not root.exists():
-        raise DataError(f"{root}: no such directory (accepted {modality} formats: {accepted_formats(modality)})")
+        raise DataError(f"{root}: no such directory (accepted {modality} formats: {accepted_formats(extensions)})")
     if not root.is_dir():
-        raise DataError(f"{root}: not a directory (accepted {modality} formats: {accepted_formats(modality)})")
-    listing = list_files(root, EXTENSIONS[modality], labels)
+        raise DataError(f"{root}: not a directory (accepted {modality} formats: {accepted_formats(extensions)})")
+    listing = list_files(root, extensions, labels)
     if len(listing.paths) == 0:
         other = detect_modality(root)
         hint = f"; it seems to hold {other} files" if other and other != modality else ""
         raise DataError(
-            f"{root}: no {modality} file found{hint} (accepted {modality} formats: {accepted_formats(modality)})"
+            f"{root}: no {modality} file found{hint} (accepted {modality} formats: {accepted_formats(extensions)})"
         )
     return listing
 
 
-def no_readable_error(listing: FileListing, modality: str, tried: int, example: str):
+def no_readable_error(listing: FileListing, modality: str, tried: int, example: str, extensions: frozenset[str]):
     """The error for a folder whose every candidate file failed to open."""
     return DataError(
         f"{listing.root}: no readable {modality} file ({tried} tried, e.g. {example}) "
-        f"(accepted {modality} formats: {accepted_formats(modality)})"
+        f"(accepted {modality} formats: {accepted_formats(extensions)})"
     )
 
 
 class ListedFolder:
-    """Mixin for folder datasets: the listing and what it exposes (root, paths, classes)."""
+    """Mixin for folder datasets: the listing and what it exposes (root, paths, classes).
 
-    modality = "image"
+    A subclass names its kind of file (``modality``, for messages) and the ``extensions`` it lists.
+    """
+
+    modality: str
+    extensions: frozenset[str]
 
     def _list(self, directory: str | os.PathLike, labels: bool | None) -> None:
-        self.listing = open_listing(directory, self.modality, labels)
+        self.listing = open_listing(directory, self.modality, self.extensions, labels)
         self.root = self.listing.root
         self.paths = self.listing.paths
         self.classes = self.listing.classes

@@ -1,4 +1,4 @@
-"""Which file extensions each modality accepts.
+"""Which file extensions each kind of data file has.
 
 Listing (and guessing a folder's modality, in :mod:`dirvae.data.files`) goes by extension only: opening every file to sniff its content would
 make a 100k-image folder take minutes to start.  Content is checked when an
@@ -13,9 +13,6 @@ import soundfile
 from PIL import Image
 
 from dirvae.data.audio_files import ffmpeg_extensions
-from dirvae.errors import DataError
-
-MODALITIES = ("image", "audio", "video")
 
 # Pillow registers some extensions it can only identify, not decode (stub
 # plugins, EPS needing Ghostscript, MPEG headers); accepting them would only
@@ -61,24 +58,18 @@ VIDEO_EXTENSIONS: frozenset[str] = frozenset(
      ".m2ts", ".flv", ".wmv", ".ogv", ".3gp", ".vob", ".asf", ".mxf", ".y4m", ".nut"}
 )
 
-EXTENSIONS: dict[str, frozenset[str]] = {
-    "image": IMAGE_EXTENSIONS,
-    "audio": AUDIO_EXTENSIONS,
-    "video": VIDEO_EXTENSIONS,
-}
+KINDS: dict[str, frozenset[str]] = {}
+"""Kinds of data file by name, in the order a folder's kind is guessed; the modalities register theirs
+(:mod:`dirvae.modalities`), so this layer names none."""
 
 
-def check_modality(modality: str) -> str:
-    """Normalise a modality name, refusing unknown ones with a user-facing error."""
-    name = str(modality).lower()
-    if name not in EXTENSIONS:
-        raise DataError(f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}")
-    return name
+def register_kind(name: str, extensions: frozenset[str]) -> None:
+    KINDS[name] = frozenset(extensions)
 
 
-def accepted_formats(modality: str) -> str:
-    """The extensions of a modality as one line, for error messages."""
-    return " ".join(sorted(ext.lstrip(".") for ext in EXTENSIONS[check_modality(modality)]))
+def accepted_formats(extensions: frozenset[str]) -> str:
+    """Extensions as one line, for error messages."""
+    return " ".join(sorted(ext.lstrip(".") for ext in extensions))
 
 
 def extension(name: str) -> str:

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dirvae.data.bad_files import BadFiles, describe_error
+from dirvae.data.formats import IMAGE_EXTENSIONS
 from dirvae.data.files import ListedFolder, checked_image_size, no_readable_error
 from dirvae.data.pixels import load_image
 
@@ -25,6 +26,7 @@ class ImageFolder(ListedFolder, Dataset):
     """
 
     modality = "image"
+    extensions = IMAGE_EXTENSIONS
 
     def __init__(
         self,
@@ -81,4 +83,4 @@ class ImageFolder(ListedFolder, Dataset):
             except Exception as error:
                 first_error = first_error or describe_error(error)
                 self.bad_files.report(index, self.paths[index], error)
-        raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
+        raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}", self.extensions)

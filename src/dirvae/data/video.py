@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 
 from dirvae.data.bad_files import BadFiles, describe_error
 from dirvae.data.file_items import ItemsAcrossFiles
+from dirvae.data.formats import VIDEO_EXTENSIONS
 from dirvae.data.files import ListedFolder, checked_image_size, no_readable_error
 from dirvae.data.pixels import picture_to_tensor
 from dirvae.data.video_frames import FrameReader, count_frames
@@ -38,6 +39,7 @@ class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
     """
 
     modality = "video"
+    extensions = VIDEO_EXTENSIONS
     item_name = "frame"
     open_files = 2
 
@@ -73,7 +75,7 @@ class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
             counts.append(frames)
         self.refused = len(self.paths) - len(kept)
         if not kept:
-            raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}")
+            raise no_readable_error(self.listing, self.modality, len(self.paths), f"{self.paths[0]}: {first_error}", self.extensions)
         self.file_index = np.asarray(kept, dtype=np.int64)
         self._number_items(counts)
         self.file_frames = self.file_items

@@ -22,10 +22,10 @@ from dirvae.io.sounds import AUDIO_FORMATS, save_audio, save_audio_files
 from dirvae.io.video import VIDEO_FORMATS, save_video
 
 KIND_NAMES = {
-    "image": "a picture (.png, .jpg, ...)",
+    "picture": "a picture (.png, .jpg, ...)",
     "gif": "an animated .gif",
-    "video": "a video (.mp4, .mov, .mkv)",
-    "audio": "a sound (.wav, .flac)",
+    "movie": "a video (.mp4, .mov, .mkv)",
+    "sound": "a sound (.wav, .flac)",
     "csv": "a .csv table",
     "npy": "a .npy array",
     "folder": "a folder (a path with no extension)",
@@ -33,19 +33,19 @@ KIND_NAMES = {
 
 
 def output_kind(path: str | Path) -> str:
-    """``image``, ``gif``, ``video``, ``audio``, ``csv``, ``npy``, ``folder`` or ``unknown``."""
+    """``picture``, ``gif``, ``movie``, ``sound``, ``csv``, ``npy``, ``folder`` or ``unknown``."""
     path = Path(path)
     if path.is_dir():
         return "folder"
     suffix = path.suffix.lower()
     if suffix in IMAGE_FORMATS:
-        return "image"
+        return "picture"
     if suffix == ".gif":
         return "gif"
     if suffix in VIDEO_FORMATS:
-        return "video"
+        return "movie"
     if suffix in AUDIO_FORMATS:
-        return "audio"
+        return "sound"
     if suffix in (".csv", ".npy"):
         return suffix[1:]
     if suffix == "":
@@ -71,18 +71,18 @@ def save_pictures(
     *,
     columns: int | None = None,
     fps: float = 8.0,
-    stem: str = "image",
+    stem: str = "picture",
 ) -> str:
     """Write pictures the way ``kind`` says; returns what was written, for the user."""
     out = Path(out)
     n = images.shape[0]
-    if kind == "image":
+    if kind == "picture":
         save_grid(images, out, columns=columns)
         return f"{out}"
     if kind == "gif":
         save_gif(images, out, fps=fps)
         return f"{out} ({n} frames at {fps:g} fps)"
-    if kind == "video":
+    if kind == "movie":
         save_video(images, out, fps=fps)
         return f"{out} ({n} frames at {fps:g} fps)"
     if kind == "folder":
@@ -95,7 +95,7 @@ def save_sounds(clips: Tensor, out: str | Path, kind: str, sample_rate: int, *, 
     """Clips ``[N, C, T]`` as one sound (back to back) or a folder of WAVs."""
     out = Path(out)
     n, _, length = clips.shape
-    if kind == "audio":
+    if kind == "sound":
         # Different sounds have nothing to overlap: each fades in and out so no join clicks.
         save_audio(join_clips(clips, sample_rate), out, sample_rate)
         return f"{out} ({n} × {length} samples at {sample_rate} Hz, back to back, each faded in and out)"

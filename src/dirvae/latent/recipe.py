@@ -6,7 +6,7 @@ multi-Gamma KL, softplus α, the simplex fed straight to the decoder);
 ``default`` is the one that won the mnist10k ablation (BENCHMARKS.md,
 ``benchmarks/ablation.py``).  Runs record every field, so changing
 ``default`` never changes what a saved run means; runs written before a field
-existed are read with :data:`LEGACY`, the meaning they were trained with.
+existed are read with the meaning they were trained with (:mod:`dirvae.runs.upgrade`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ SAMPLERS = ("igca", "implicit")
 KL_KINDS = ("gamma", "dirichlet")
 
 RECIPE_FIELDS = ("sampler", "kl_kind", "alpha_transform", "decoder_input", "learn_prior")
+
+PRIOR_ALPHA = 0.98
+"""The Dirichlet prior's concentration per component unless given: 1 − 1/50, the paper's (and the seed's) choice."""
 
 RECIPES: dict[str, dict[str, Any]] = {
     # Joo et al. 2020 as published (and this library's behaviour before the ablation).
@@ -42,8 +45,6 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
 }
 
-LEGACY: dict[str, Any] = dict(RECIPES["paper"])
-"""Values of fields that runs saved before they existed were trained with."""
 
 
 def resolve_recipe(name: str | None, **given: Any) -> dict[str, Any]:

@@ -62,6 +62,11 @@ class ReconstructionLoss(nn.Module):
         """The JSON-able keyword arguments that rebuild this loss under ``config_name``."""
         return {}
 
+    @classmethod
+    def options_for(cls, item_shape: tuple[int, ...]) -> dict[str, Any]:
+        """The options ``dirvae train`` gives this loss for items of ``item_shape`` (none, unless a subclass says)."""
+        return {}
+
     def forward(self, output: Tensor, target: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -142,6 +147,11 @@ class _LearnedScale(ReconstructionLoss):
 
     def config_options(self) -> dict[str, Any]:
         return {"channels": self.channels, "gain": self.gain}
+
+    @classmethod
+    def options_for(cls, item_shape: tuple[int, ...]) -> dict[str, Any]:
+        """One learned scale per channel, moved :data:`SCALE_GAIN` times faster than a weight."""
+        return {"channels": item_shape[0], "gain": SCALE_GAIN}
 
 
 class GaussianLoss(_LearnedScale):
@@ -255,3 +265,8 @@ def make_reconstruction_loss(
     if callable(spec):
         return CallableLoss(spec)
     raise TypeError(f"reconstruction must be a name, a ReconstructionLoss or a callable, got {type(spec).__name__}")
+
+
+def default_loss_options(name: str, item_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The options ``dirvae train`` gives the registered loss ``name`` for items of ``item_shape``."""
+    return LOSSES[name].options_for(tuple(item_shape))

@@ -2,7 +2,7 @@
 
 One job a module: :mod:`~dirvae.model.vae` (the module: heads, forward, loss,
 prior upkeep), :mod:`~dirvae.model.config` (:class:`DirichletVAEConfig`),
-:mod:`~dirvae.model.saving` and :mod:`~dirvae.model.files` (run directories,
+:mod:`~dirvae.model.saving` and :mod:`~dirvae.runs.files` (run directories,
 no pickle), :mod:`~dirvae.model.generation` (sample, interpolate, traverse),
 :mod:`~dirvae.model.outputs` (what forward and loss return).  Plain PyTorch.
 """

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dirvae.latent.dirichlet import ALPHA_FLOOR
-from dirvae.latent.recipe import LEGACY, RECIPE_FIELDS
+from dirvae.latent.recipe import PRIOR_ALPHA
+from dirvae.runs.upgrade import FORMAT_1, RUN_FORMAT, upgrade
 
 ARCHITECTURE_FIELDS = ("architecture", "architecture_options")
 
@@ -45,7 +46,7 @@ class DirichletVAEConfig:
     decoder_input: str | None = None
     learn_prior: bool | None = None
     latent: str = "dirichlet"
-    prior_alpha: float | list[float] = 0.98
+    prior_alpha: float | list[float] = PRIOR_ALPHA
     reconstruction: str | None = "mse"
     reconstruction_options: dict[str, Any] = field(default_factory=dict)
     alpha_floor: float = ALPHA_FLOOR
@@ -82,15 +83,15 @@ class DirichletVAEConfig:
 
     @classmethod
     def from_run_config(cls, config: dict[str, Any]) -> "DirichletVAEConfig":
-        """Read a run's ``config.json``, including runs saved by older versions.
+        """Read a run's ``config.json``, including runs saved by older versions (:mod:`dirvae.runs.upgrade`).
 
-        A recipe field a run lacks predates recipes: the run trained with the
-        paper's recipe (:data:`dirvae.latent.recipe.LEGACY`).
+        A mapping with no ``format`` is read as format 1, the oldest.
         """
+        config = upgrade(config if config.get("format") in (FORMAT_1, RUN_FORMAT) else {**config, "format": FORMAT_1})
         model = config.get("model")
         if not isinstance(model, dict) or "model_size" not in model:
             raise ValueError("no 'model' section with a model_size")
-        values = {**{key: LEGACY[key] for key in RECIPE_FIELDS}, **model}
+        values = dict(model)
         values["reconstruction_options"] = values.get("reconstruction_options") or {}
         architecture = config.get("architecture")
         if isinstance(architecture, dict):

@@ -1,7 +1,7 @@
 """Saving and loading a model as a run directory: ``config.json`` + ``model.safetensors``, no pickle.
 
 A mixin of :class:`~dirvae.model.DirichletVAE`; the files themselves are
-:mod:`dirvae.model.files`.
+:mod:`dirvae.runs.files`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from dirvae.errors import RunError
 from dirvae.model.config import DirichletVAEConfig
-from dirvae.model.files import RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, write_run
+from dirvae.runs.files import RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, write_run
 from dirvae.version import __version__
 
 

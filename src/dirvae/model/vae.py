@@ -24,7 +24,7 @@ from torch.distributions import Dirichlet, Distribution, Independent, Normal
 from dirvae.latent.dirichlet import ALPHA_FLOOR, KLKind, Sampler
 from dirvae.latent.moments import OnlineAlphaEstimator
 from dirvae.latent.posterior import DirichletPosterior, GaussianPosterior
-from dirvae.latent.recipe import AlphaTransform, DecoderInput, resolve_recipe
+from dirvae.latent.recipe import PRIOR_ALPHA, AlphaTransform, DecoderInput, resolve_recipe
 from dirvae.losses import ReconstructionLoss, make_reconstruction_loss
 from dirvae.model.config import DirichletVAEConfig
 from dirvae.model.generation import GenerationMixin
@@ -98,7 +98,7 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
         decoder_input: DecoderInput | None = None,
         learn_prior: bool | None = None,
         latent: LatentKind = "dirichlet",
-        prior_alpha: float | Tensor = 0.98,
+        prior_alpha: float | Tensor = PRIOR_ALPHA,
         reconstruction: str | ReconstructionLoss | Callable[[Tensor, Tensor], Tensor] = "mse",
         alpha_floor: float = ALPHA_FLOOR,
         prior_burn_in: int | None = None,
@@ -138,7 +138,7 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
             defaults = DirichletVAEConfig(model_size=config.model_size)
             given = [name for name, value in options.items() if value != getattr(defaults, name)]
             given += ["model_size"] if model_size is not None else []
-            given += ["prior_alpha"] if not (isinstance(prior_alpha, float) and prior_alpha == 0.98) else []
+            given += ["prior_alpha"] if not (isinstance(prior_alpha, float) and prior_alpha == PRIOR_ALPHA) else []
             given += ["reconstruction"] if isinstance(reconstruction, str) and reconstruction != "mse" else []
             if given:
                 raise TypeError(f"pass {', '.join(given)} in the DirichletVAEConfig, not beside it")

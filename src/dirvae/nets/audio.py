@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from dirvae.nets.image import group_norm
 from dirvae.nets.melresnet import MelResNetEncoder
-from dirvae.nets.registry import ARCHITECTURES
+from dirvae.nets.registry import register_architecture
 from dirvae.nets.strides import downsampled_length, split_stride, stride_geometry
 
 __all__ = ["WaveDecoder", "WaveEncoder", "downsampled_length", "split_stride", "stride_geometry", "wave_autoencoder"]
@@ -281,5 +281,11 @@ def wave_autoencoder(
     return mel, decoder
 
 
-ARCHITECTURES.register("wave", partial(wave_autoencoder, encoder="wave"))
-ARCHITECTURES.register("melresnet", partial(wave_autoencoder, encoder="melresnet"))
+register_architecture(
+    "wave", partial(wave_autoencoder, encoder="wave"), model_size=64,
+    options=lambda shape, k, data: {"sample_size": shape[-1], "channels": shape[0], "model_size": k},
+)
+register_architecture(
+    "melresnet", partial(wave_autoencoder, encoder="melresnet"), model_size=64,
+    options=lambda shape, k, data: {"sample_size": shape[-1], "channels": shape[0], "model_size": k, "sample_rate": data.sample_rate},
+)

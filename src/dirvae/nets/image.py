@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dirvae.nets.registry import ARCHITECTURES
+from dirvae.nets.registry import register_architecture
 
 Size2d = tuple[int, int]
 
@@ -444,5 +444,14 @@ def resblock_autoencoder(
     return encoder, decoder
 
 
-ARCHITECTURES.register("resnet", resnet_autoencoder)
-ARCHITECTURES.register("resblock", resblock_autoencoder)
+RESBLOCK_OPTIONS = {"widths": [16, 32, 64], "blocks": 1}
+"""What ``dirvae train`` builds, measured by benchmarks/photos.py."""
+
+register_architecture(
+    "resnet", resnet_autoencoder, model_size=64,
+    options=lambda shape, k, data: {"image_size": list(shape[1:]), "in_channels": shape[0], "model_size": k},
+)
+register_architecture(
+    "resblock", resblock_autoencoder, model_size=16,
+    options=lambda shape, k, data: {"image_size": list(shape[1:]), "in_channels": shape[0], "model_size": k, **RESBLOCK_OPTIONS},
+)

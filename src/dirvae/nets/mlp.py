@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from dirvae.nets.registry import ARCHITECTURES
+from dirvae.nets.registry import register_architecture
 
 
 def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
@@ -115,4 +115,7 @@ def mlp_autoencoder(
     return encoder, decoder
 
 
-ARCHITECTURES.register("mlp", mlp_autoencoder)
+register_architecture(
+    "mlp", mlp_autoencoder, model_size=20,  # the mnist10k K sweep (BENCHMARKS.md): precision costs a Dirichlet every one of its K−1 directions
+    options=lambda shape, k, data: {"input_shape": list(shape), "model_size": k, "hidden": [500, 500]},
+)

@@ -1,4 +1,4 @@
-"""Using a trained run: its model, and data read the way it was trained.
+"""Using a trained run: its record, its model, and data read the way it was trained.
 
 The tools (sample, reconstruct, interpolate, traverse, encode, evaluate) all
 start here, so every one of them reads inputs with the same image size,
@@ -10,60 +10,46 @@ can also be *given* as an input, to pick one window, frame or item:
 ``clip.mp4#frame=12`` (or ``clip.mp4#12``) is frame 12 of that file, and
 ``FOLDER#5`` is item 5 of a folder (``digits#5`` for the embedded digits).
 
-The package splits by job: :mod:`~dirvae.runs.loading` (a run's model on a
-device, checked against its config; chunked decoding), :mod:`~dirvae.runs.inputs`
-(items named ``file#N``, read like training), :mod:`~dirvae.runs.batches` (whole folders) and
-:mod:`dirvae.cli.arguments` (the tools' shared flags and output lines, re-exported here).
-Everything is importable from here, as before.
+The package splits by job: :mod:`~dirvae.runs.files` (a run directory's two
+files), :mod:`~dirvae.runs.upgrade` (every older format, read as today's),
+:mod:`~dirvae.runs.record` (the typed :class:`RunConfig`),
+:mod:`~dirvae.runs.loading` (a run's model on a device, checked against its
+record), :mod:`~dirvae.runs.inputs` (items named ``file#N``, read like
+training) and :mod:`~dirvae.runs.batches` (whole folders).  Names load on
+first use (PEP 562): the model's own saving code imports
+:mod:`~dirvae.runs.files` without the rest.
 """
 
-from dirvae.cli.arguments import add_run_arguments, article, positive_float, positive_int, say, warn
-from dirvae.runs.batches import iter_batches
-from dirvae.runs.inputs import (
-    file_items,
-    file_modality,
-    forwarding_warnings,
-    iter_inputs,
-    load_inputs,
-    most_energetic_item,
-    parse_input,
-    read_inputs,
-    spread_inputs,
-)
-from dirvae.runs.loading import (
-    MODALITIES,
-    check_config,
-    check_model,
-    data_options,
-    dataset_for_run,
-    decode_in_chunks,
-    load_run,
-    pick_device,
-    reconstruct_in_chunks,
-)
+from __future__ import annotations
 
-__all__ = [
-    "MODALITIES",
-    "add_run_arguments",
-    "article",
-    "check_config",
-    "check_model",
-    "data_options",
-    "dataset_for_run",
-    "decode_in_chunks",
-    "file_items",
-    "file_modality",
-    "forwarding_warnings",
-    "iter_batches",
-    "iter_inputs",
-    "load_inputs",
-    "load_run",
-    "most_energetic_item",
-    "parse_input",
-    "pick_device",
-    "read_inputs",
-    "reconstruct_in_chunks",
-    "say",
-    "spread_inputs",
-    "warn",
-]
+import importlib
+from typing import Any
+
+_HOMES: dict[str, str] = {
+    "RunConfig": "dirvae.runs.record",
+    "read_run": "dirvae.runs.record",
+    "check_model": "dirvae.runs.loading",
+    "load_run": "dirvae.runs.loading",
+    "pick_device": "dirvae.runs.loading",
+    "file_items": "dirvae.runs.inputs",
+    "file_modality": "dirvae.runs.inputs",
+    "forwarding_warnings": "dirvae.runs.inputs",
+    "iter_inputs": "dirvae.runs.inputs",
+    "load_inputs": "dirvae.runs.inputs",
+    "representative_item": "dirvae.runs.inputs",
+    "parse_input": "dirvae.runs.inputs",
+    "read_inputs": "dirvae.runs.inputs",
+    "spread_inputs": "dirvae.runs.inputs",
+    "iter_batches": "dirvae.runs.batches",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'dirvae.runs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

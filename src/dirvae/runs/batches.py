@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
 
 from dirvae.data import make_loader
 from dirvae.data.relabelled import Relabelled, own_index
-from dirvae.runs.inputs import is_digits, iter_inputs, parse_input
-from dirvae.runs.loading import dataset_for_run
+from dirvae.modalities.opening import open_dataset
+from dirvae.runs.inputs import is_named_set, iter_inputs, parse_input
+from dirvae.runs.record import RunConfig
 
 
 # -------------------------------------------------------------------- batches
 def iter_batches(
-    config: dict[str, Any],
+    run: RunConfig,
     path: str | Path,
     batch_size: int = 64,
     *,
@@ -28,9 +28,9 @@ def iter_batches(
     Folders go through a DataLoader (``num_workers`` processes may decode);
     unreadable items are skipped with a warning.
     """
-    target, index = parse_input(path)
-    if index is None and (is_digits(target) or target.is_dir()):
-        dataset = dataset_for_run(config, target)
+    target, index = parse_input(path, run)
+    if index is None and (is_named_set(target, run) or target.is_dir()):
+        dataset = open_dataset(run.data.at(target))
         loader = make_loader(Relabelled(dataset, own_index), batch_size, num_workers=num_workers)
         for batch in loader:
             if batch.data.shape[0]:
@@ -38,7 +38,7 @@ def iter_batches(
         return
     items: list[Tensor] = []
     names: list[str] = []
-    for tensor, name in iter_inputs(config, [path]):
+    for tensor, name in iter_inputs(run, [path]):
         items.append(tensor)
         names.append(name)
         if len(items) == batch_size:

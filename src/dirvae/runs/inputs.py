@@ -14,34 +14,30 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from dirvae.data.audio_files import open_audio
-from dirvae.data.audio_windows import read_window, resampled_length
 from dirvae.data.bad_files import describe_error
-from dirvae.data.formats import EXTENSIONS, extension
-from dirvae.data.pixels import load_image
-from dirvae.data.video import frame_to_tensor
-from dirvae.data.video_frames import FrameReader
+from dirvae.data.formats import KINDS, extension
 from dirvae.errors import DataError
-from dirvae.cli.arguments import article
-from dirvae.runs.loading import data_options, dataset_for_run
+from dirvae.modalities import MODALITIES
+from dirvae.modalities.opening import open_dataset
+from dirvae.printer import article
+from dirvae.runs.record import RunConfig
+
+_SELECTOR = re.compile(r"^(?P<path>.+)#(?:(?P<key>\w+)=)?(?P<index>\d+)$")
+FOLDER_KEY = "item"
 
 
-# --------------------------------------------------------------------- inputs
-_SELECTOR = re.compile(r"^(?P<path>.+)#(?:(?P<key>window|frame|item)=)?(?P<index>\d+)$")
-
-
-def parse_input(text: str | Path) -> tuple[Path, int | None]:
+def parse_input(text: str | Path, run: RunConfig | None = None) -> tuple[Path, int | None]:
     """``"clip.mp4#frame=3"`` → (clip.mp4, 3); a plain path → (path, None).
 
     A path that exists as typed is taken as it is, even with a ``#`` in it.
-    The key must fit what the path holds: ``#window=`` an audio file,
-    ``#frame=`` a video, ``#item=`` a folder or an image; ``clip.mp4#window=3``
-    is a :class:`DataError`, not silently frame 3.
+    The key must fit what the path holds: the file's modality's key
+    (``#window=`` an audio file, ``#frame=`` a video), ``#item=`` a folder or
+    a one-item file; ``clip.mp4#window=3`` is a :class:`DataError`, not
+    silently frame 3.
     """
     path = Path(text)
     if path.exists():
@@ -52,12 +48,12 @@ def parse_input(text: str | Path) -> tuple[Path, int | None]:
     path, index = Path(match["path"]), int(match["index"])
     key = match["key"]
     if key is not None:
-        if is_digits(path) or path.is_dir():
-            what, expected = "a folder", "item"
+        if is_named_set(path, run) or path.is_dir():
+            what, expected = "a folder", FOLDER_KEY
         else:
-            modality = file_modality(path) or "image"
-            what = f"{article(modality)} {modality} file"
-            expected = {"audio": "window", "video": "frame"}.get(modality, "item")
+            from_extension = file_modality(path)
+            what = f"{article(from_extension)} {from_extension} file" if from_extension else "a file"
+            expected = (MODALITIES[from_extension].item_key if from_extension else None) or FOLDER_KEY
         if key != expected:
             raise DataError(
                 f"{text}: {what} has no #{key}=; pick its items with {path}#{expected}={index} (or {path}#{index})"
@@ -65,113 +61,50 @@ def parse_input(text: str | Path) -> tuple[Path, int | None]:
     return path, index
 
 
-def is_digits(path: Path) -> bool:
-    return str(path) == "digits" and not path.exists()
+def is_named_set(path: Path, run: RunConfig | None = None) -> bool:
+    """Whether ``path`` names an embedded data set of the run's modality (``digits``) rather than a file."""
+    return run is not None and not path.exists() and str(path) in run.spec.named_sets
 
 
 def file_modality(path: str | Path) -> str | None:
     """The modality a file's extension belongs to (None for an unknown one)."""
     ext = extension(str(path))
-    for modality in ("video", "audio", "image"):
-        if ext in EXTENSIONS[modality]:
-            return modality
-    return None
+    return next((name for name, extensions in KINDS.items() if ext in extensions), None)
 
 
-def _check_file(config: dict[str, Any], path: Path) -> str:
-    modality = config.get("modality", "image")
+def _check_file(run: RunConfig, path: Path) -> None:
     found = file_modality(path)
     if found is None:
-        raise DataError(f"{path}: not {article(modality)} {modality} file (unknown extension {path.suffix or '(none)'!r})")
-    if found != modality:
-        raise DataError(f"{path}: is {article(found)} {found} file, but this run models {modality}")
-    return modality
+        raise DataError(f"{path}: not {article(run.modality)} {run.modality} file (unknown extension {path.suffix or '(none)'!r})")
+    if found != run.modality:
+        raise DataError(f"{path}: is {article(found)} {found} file, but this run models {run.modality}")
 
 
-def _unreadable(path: Path, modality: str, error: BaseException) -> DataError:
-    return DataError(f"{path}: unreadable or corrupt {modality} file ({describe_error(error)})")
-
-
-def _image_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
-    if start != 0:
-        raise DataError(f"{path}#{start}: an image file has a single item (#0)")
-    options = data_options(config)
-    try:
-        tensor = load_image(path, options["image_size"], options.get("grayscale", False))
-    except Exception as error:  # whatever Pillow raises, the file is the user's to fix
-        raise _unreadable(path, "image", error) from None
-    yield tensor
-
-
-def _audio_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
-    """Consecutive windows of one file; a file shorter than a window gives one padded window."""
-    options = data_options(config)
-    size, rate, channels = options["sample_size"], options["sample_rate"], options["channels"]
-    try:
-        sound = open_audio(path)
-    except Exception as error:
-        raise _unreadable(path, "audio", error) from None
-    with sound:
-        if sound.frames <= 0 or sound.samplerate <= 0:
-            raise DataError(f"{path}: unreadable or corrupt audio file (no audio frames)")
-        windows = max(1, resampled_length(sound.frames, sound.samplerate, rate) // size)
-        if start >= windows:
-            raise DataError(f"{path}#window={start}: the file has {windows} window(s) of {size} samples at {rate} Hz")
-        stop = windows if count is None else min(windows, start + count)
-        for window in range(start, stop):
-            try:
-                block = read_window(sound, window * size, size, sound.samplerate, rate, channels)
-            except Exception as error:
-                raise _unreadable(path, "audio", error) from None
-            yield torch.from_numpy(block)
-
-
-def _video_items(config: dict[str, Any], path: Path, start: int, count: int | None) -> Iterator[Tensor]:
-    """Consecutive frames of one file, each converted exactly as VideoFolder does."""
-    options = data_options(config)
-    size, grayscale = options["image_size"], options.get("grayscale", False)
-    try:
-        reader = FrameReader(path)
-    except Exception as error:
-        raise _unreadable(path, "video", error) from None
-    try:
-        frames = len(reader)
-        if start >= frames:
-            raise DataError(f"{path}#frame={start}: the file has {frames} frame(s)")
-        stop = frames if count is None else min(frames, start + count)
-        for number in range(start, stop):
-            try:
-                tensor = frame_to_tensor(reader.read(number), size, grayscale)
-            except Exception as error:
-                raise _unreadable(path, "video", error) from None
-            yield tensor
-    finally:
-        reader.close()
-
-
-_FILE_READERS: dict[str, Callable[..., Iterator[Tensor]]] = {
-    "image": _image_items,
-    "audio": _audio_items,
-    "video": _video_items,
-}
-
-
-def file_items(
-    config: dict[str, Any], path: str | Path, start: int = 0, count: int | None = None
-) -> Iterator[tuple[Tensor, str]]:
+def file_items(run: RunConfig, path: str | Path, start: int = 0, count: int | None = None) -> Iterator[tuple[Tensor, str]]:
     """Items of one file preprocessed like training, named like the datasets name them.
 
-    An image gives one item; audio its consecutive windows (one zero-padded
-    window when the file is shorter than a window); video its frames.  The
-    wrong modality or an unreadable file is a :class:`DataError`.
+    The run's modality reads them (:meth:`~dirvae.modalities.Modality.read_file`):
+    an image gives one item, audio its consecutive windows, video its frames.
+    The wrong modality or an unreadable file is a :class:`DataError`.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    modality = _check_file(config, path)
-    key = {"audio": "window", "video": "frame"}.get(modality)
-    for offset, tensor in enumerate(_FILE_READERS[modality](config, path, start, count)):
-        yield tensor, str(path) if key is None else f"{path}#{key}={start + offset}"
+    _check_file(run, path)
+    spec = run.spec
+    items = spec.read_file(run.data, path, start, count)
+    offset = 0
+    while True:
+        try:
+            tensor = next(items)
+        except StopIteration:
+            return
+        except DataError:
+            raise
+        except Exception as error:  # whatever a decoder raises, the file is the user's to fix
+            raise DataError(f"{path}: unreadable or corrupt {run.modality} file ({describe_error(error)})") from None
+        yield tensor, spec.item_name(path, start + offset)
+        offset += 1
 
 
 @contextlib.contextmanager
@@ -194,24 +127,20 @@ def forwarding_warnings(note: Callable[[str], None] | None) -> Iterator[None]:
 
 
 def iter_inputs(
-    config: dict[str, Any],
-    paths: Sequence[str | Path],
-    *,
-    per_file: int | None = None,
-    limit: int | None = None,
+    run: RunConfig, paths: Sequence[str | Path], *, per_file: int | None = None, limit: int | None = None
 ) -> Iterator[tuple[Tensor, str]]:
     """Items of files and folders preprocessed like training: ``(tensor, name)``.
 
     ``per_file`` caps the windows or frames taken from each single file
     (folders give all their items), ``limit`` the items in all.  ``PATH#N``
-    picks item N alone (see the module docstring).  Unreadable items inside a
+    picks item N alone (see the package docstring).  Unreadable items inside a
     folder are skipped with a warning, as in training.
     """
     taken = 0
     for text in paths:
-        path, index = parse_input(text)
-        if is_digits(path) or path.is_dir():
-            dataset = dataset_for_run(config, path)
+        path, index = parse_input(text, run)
+        if is_named_set(path, run) or path.is_dir():
+            dataset = open_dataset(run.data.at(path))
             if index is not None and not 0 <= index < len(dataset):
                 raise DataError(f"{text}: {path} has {len(dataset)} item(s)")
             indices = range(len(dataset)) if index is None else [index]
@@ -229,36 +158,30 @@ def iter_inputs(
         if not path.exists():
             raise DataError(f"{path}: no such file or directory")
         count = 1 if index is not None else per_file
-        for item in file_items(config, path, index or 0, count):
+        for item in file_items(run, path, index or 0, count):
             if limit is not None and taken >= limit:
                 return
             taken += 1
             yield item
 
 
-def most_energetic_item(config: dict[str, Any], text: str | Path) -> tuple[Tensor, str, bool]:
-    """The loudest window (highest mean square) of an audio file; otherwise the first item.
+def representative_item(run: RunConfig, text: str | Path) -> tuple[Tensor, str, bool]:
+    """The item that stands for one input (interpolate's ends), as the run's modality chooses it.
 
-    A recording's first window is often leading silence, which makes a poor
-    end point for an interpolation.  Returns ``(tensor, name, chosen)``,
-    ``chosen`` saying whether a window was picked by energy (so a tool can
-    say so); ``FILE#N``, folders and other modalities give their first item.
+    A bare file of several items is handed to :meth:`~dirvae.modalities.Modality.choose_item`
+    (audio picks its loudest window: a first window is often silence);
+    ``FILE#N``, folders and one-item files give their first item.  Returns
+    ``(tensor, name, chosen)``, ``chosen`` saying whether the modality picked it by a rule worth naming.
     """
-    path, index = parse_input(text)
-    if config.get("modality") != "audio" or index is not None or not path.is_file():
-        tensor, name = next(iter_inputs(config, [text], per_file=1, limit=1))
+    path, index = parse_input(text, run)
+    if index is not None or not path.is_file():
+        tensor, name = next(iter_inputs(run, [text], per_file=1, limit=1))
         return tensor, name, False
-    best: tuple[float, Tensor, str] | None = None
-    for tensor, name in file_items(config, path):
-        energy = float(tensor.double().pow(2).mean())
-        if best is None or energy > best[0]:
-            best = (energy, tensor, name)
-    assert best is not None  # file_items gives at least one (padded) window
-    return best[1], best[2], True
+    return run.spec.choose_item(file_items(run, path))
 
 
 def spread_inputs(
-    config: dict[str, Any], paths: Sequence[str | Path], limit: int
+    run: RunConfig, paths: Sequence[str | Path], limit: int
 ) -> tuple[Tensor, list[str], bool]:
     """Up to ``limit`` items shared over the inputs, and whether any input had more.
 
@@ -275,7 +198,7 @@ def spread_inputs(
             truncated = True
             break
         share = -(-remaining // (len(paths) - number))
-        got = list(iter_inputs(config, [text], limit=share + 1))
+        got = list(iter_inputs(run, [text], limit=share + 1))
         truncated = truncated or len(got) > share
         for tensor, name in got[:share]:
             items.append(tensor)
@@ -286,7 +209,7 @@ def spread_inputs(
 
 
 def read_inputs(
-    config: dict[str, Any],
+    run: RunConfig,
     paths: Sequence[str | Path],
     *,
     per_file: int | None = None,
@@ -294,7 +217,7 @@ def read_inputs(
 ) -> tuple[Tensor, list[str]]:
     """:func:`iter_inputs` as one batch ``[N, *item_shape]`` and the items' names."""
     items, names = [], []
-    for tensor, name in iter_inputs(config, paths, per_file=per_file, limit=limit):
+    for tensor, name in iter_inputs(run, paths, per_file=per_file, limit=limit):
         items.append(tensor)
         names.append(name)
     if not items:
@@ -302,7 +225,7 @@ def read_inputs(
     return torch.stack(items), names
 
 
-def load_inputs(config: dict[str, Any], paths: list[str | Path]) -> tuple[torch.Tensor, list[str]]:
+def load_inputs(run: RunConfig, paths: list[str | Path]) -> tuple[torch.Tensor, list[str]]:
     """Single files (or folders) as one batch preprocessed like training, with names.
 
     Audio and video files contribute their first window or frame (or the one
@@ -312,13 +235,13 @@ def load_inputs(config: dict[str, Any], paths: list[str | Path]) -> tuple[torch.
     """
     items, names = [], []
     for text in paths:
-        path, index = parse_input(text)
-        if is_digits(path) or path.is_dir():
-            batch, found = read_inputs(config, [text])
+        path, index = parse_input(text, run)
+        if is_named_set(path, run) or path.is_dir():
+            batch, found = read_inputs(run, [text])
             items += list(batch)
             names += found
             continue
-        for tensor, name in iter_inputs(config, [text], per_file=1):
+        for tensor, name in iter_inputs(run, [text], per_file=1):
             items.append(tensor)
             names.append(path.name if index is None else Path(name).name)
     if not items:

@@ -158,9 +158,10 @@ def periodic_checkpoint(run_dir: str | Path, save_freq: float) -> ModelCheckpoin
 class RunExport(L.Callback):
     """Keeps ``config.json`` + ``model.safetensors`` in step with each checkpoint."""
 
-    def __init__(self, run_dir: str | Path, config: dict[str, Any], writer: BackgroundWriter | None = None) -> None:
+    def __init__(self, run_dir: str | Path, run: Any, writer: BackgroundWriter | None = None) -> None:
+        """``run`` is the :class:`~dirvae.runs.record.RunConfig` written as ``config.json`` with each export."""
         self.run_dir = Path(run_dir)
-        self.config = config
+        self.run = run
         self.writer = writer
         self.interrupted = False
         self.terminated = False
@@ -168,8 +169,7 @@ class RunExport(L.Callback):
 
     def export(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
-            config = dict(self.config)
-            config["progress"] = {"global_step": int(trainer.global_step), "epoch": int(trainer.current_epoch)}
+            config = self.run.with_progress(trainer.global_step, trainer.current_epoch).to_dict()
             snapshot = pl_module.model.run_snapshot(config)  # copied now: this step's weights
             if self.writer is None:
                 snapshot.write(self.run_dir)

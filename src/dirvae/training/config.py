@@ -18,14 +18,17 @@ from typing import Any
 
 import yaml
 
-from dirvae.errors import DirvaeError
-from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, LEGACY, RECIPES, SAMPLERS, resolve_recipe
+from dirvae.errors import DataError, DirvaeError
+from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, PRIOR_ALPHA, RECIPES, SAMPLERS, resolve_recipe
+from dirvae.losses import LOSSES
+from dirvae.modalities import DEFAULT_MODALITY, MODALITIES, Modality
+from dirvae.nets.registry import ARCHITECTURES
+from dirvae.training.running_means import SCALAR_EVERY
+from dirvae.training.optim import LEARNING_RATE
 from dirvae.training.options import check_options, option, spec_of
 from dirvae.training.schedules import KL_SCHEDULES
 
-MODALITIES = ("image", "audio", "video")
-ARCHITECTURES = ("auto", "resblock", "resnet", "mlp", "wave", "melresnet", "stft")
-RECONSTRUCTIONS = ("auto", "mse", "bernoulli", "gaussian", "logistic", "stft")
+AUTO = "auto"
 PRECISIONS = ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
 MAX_IMAGE_SIZE = 4096
 MAX_AUDIO_SIZE = 2**24
@@ -58,12 +61,19 @@ class TrainConfig:
     """Every option of ``dirvae train``: field names match the long flags, and each
     field's :func:`~dirvae.training.options.option` declares its help, choices and range."""
 
-    type: str = option("image", "modality (default image)", choices=MODALITIES)
+    type: str = option(
+        DEFAULT_MODALITY, f"modality (default {DEFAULT_MODALITY}): "
+        + "; ".join(f"{name}: {MODALITIES[name].summary}" for name in MODALITIES), choices=MODALITIES.names,
+    )  # fmt: skip
     data: str | None = option(None, "data folder (default data/<type>/; digits if that is empty for images)", text=True)
     epochs: int | None = option(None, "passes over the data (default 1; 30 on the digits)", **POSITIVE)
     iterations: int | None = option(None, "stop after this many optimiser steps", **POSITIVE)
     batches: int = option(32, "batch size, as in the seed (default 32)", **POSITIVE)
-    learning_rate: float | None = option(None, "Adam learning rate (default 1e-3; 3e-3 for audio)", **POSITIVE)
+    learning_rate: float | None = option(
+        None, f"Adam learning rate (default {LEARNING_RATE:g}"
+        + "".join(f"; {MODALITIES[name].learning_rate:g} for {name}" for name in MODALITIES if MODALITIES[name].learning_rate) + ")",
+        **POSITIVE,
+    )  # fmt: skip
     model_size: int | None = option(
         None, "K, components of each simplex (default 20 for the MLP/digits, 16 for images, 64 for audio)",
         low=2, rule="at least 2 (a simplex needs two components)",
@@ -101,9 +111,9 @@ class TrainConfig:
     decoder_input: str | None = option(None, "what the decoder sees: scaled K·z (default), simplex z (paper), log K·z", choices=(None, *DECODER_INPUTS))
     learn_prior: bool | None = option(None, "learn the prior's α by gradient (replaces the --prior-burn-in re-estimate)")
     latent: str = option("dirichlet", "dirichlet, or gaussian for a baseline", choices=("dirichlet", "gaussian"))
-    architecture: str = option("auto", "network family (default by modality)", choices=ARCHITECTURES)
-    reconstruction: str = option("auto", "decoder likelihood (default by modality)", choices=RECONSTRUCTIONS)
-    prior_alpha: float = option(0.98, "Dirichlet prior concentration (default 0.98)", low=0, low_open=True, rule="positive")
+    architecture: str = option(AUTO, "network family (default by modality)", choices=lambda: (AUTO, *ARCHITECTURES.names()))
+    reconstruction: str = option(AUTO, "decoder likelihood (default by modality)", choices=lambda: (AUTO, *LOSSES.names()))
+    prior_alpha: float = option(PRIOR_ALPHA, f"Dirichlet prior concentration (default {PRIOR_ALPHA:g})", low=0, low_open=True, rule="positive")
     prior_burn_in: int | None = option(10_000, "steps before the prior is re-estimated by moments (default 10000)", low=0, rule="zero or more steps")
     kl_schedule: str = option("cyclical", "KL weight schedule: cyclical (default), linear warm-up, constant", choices=tuple(KL_SCHEDULES))
     kl_weight: float = option(1.0, "maximum KL weight (default 1)", **POSITIVE)
@@ -119,7 +129,7 @@ class TrainConfig:
         metavar="SECONDS", low=0, rule="zero or a positive number of seconds",
     )  # fmt: skip
     scalars_every: int = option(
-        10, "steps per point of the training curves, each a running mean (default 10; the first point is step 1)",
+        SCALAR_EVERY, "steps per point of the training curves, each a running mean (default 10; the first point is step 1)",
         flag="--log-scalars-every", **POSITIVE,
     )  # fmt: skip
     val_fraction: float = option(
@@ -139,22 +149,28 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def modality(self) -> Modality:
+        return MODALITIES[self.type]
+
     def shuffles(self) -> bool:
-        """Images shuffle by default: sorted paths put crops of one photo in one batch.
-        Audio windows and video frames keep the seed's file-by-file order unless --shuffle."""
-        return self.shuffle if self.shuffle is not None else self.type == "image"
+        """Items that are whole files (images) shuffle by default: sorted paths put crops of one photo in
+        one batch.  Windows and frames keep the seed's file-by-file order unless --shuffle."""
+        return self.shuffle if self.shuffle is not None else not self.modality().mixes_files
 
     def mixes_files(self) -> bool:
-        """Audio/video: whether batches draw windows or frames from all files at random.
+        """Windows and frames: whether batches draw them from all files at random.
 
         The default (measured by benchmarks/shuffle.py, see BENCHMARKS.md) mixes,
         unless --shuffle or --shuffle-dir asks for the seed's file-by-file order.
         """
-        if self.type == "image":
+        if not self.modality().mixes_files:
             return False
         if self.shuffle_all is not None:
             return self.shuffle_all
         return self.shuffle is None and not self.shuffle_dir
+
+    def learning_rate_or_default(self) -> float:
+        return self.learning_rate if self.learning_rate is not None else self.modality().learning_rate or LEARNING_RATE
 
     def latent_recipe(self) -> dict[str, Any]:
         """The recipe's five fields, with the named preset filling what no flag set."""
@@ -170,33 +186,6 @@ class TrainConfig:
 
 SESSION_ONLY = ("view", "load")
 """Options that belong to one invocation, never to the run: a scripted resume must not start TensorBoard."""
-
-
-DEFAULT_LEARNING_RATE = {"image": 1e-3, "video": 1e-3, "audio": 3e-3}
-"""Audio's since 2026-11-26 (1e-3 before; saved runs record theirs): lower held-out log-mel L1 at 1 and
-10 minutes on the speech benchmark (BENCHMARKS.md, Speech)."""
-
-
-PRE_ISSUE_14 = {"shuffle_all": False, "pad_last": "none"}
-"""Before these options, audio/video read file by file and short audio files were dropped."""
-
-
-def legacy_training_options(saved: dict[str, Any]) -> dict[str, Any]:
-    """A saved run's training options, read with the meaning they had when it was trained.
-
-    Runs from before recipes existed trained the paper's recipe with K = 64 and
-    saved no recipe fields; they resume with exactly that.  Session-only
-    options saved by older versions are dropped.
-    """
-    saved = {key: value for key, value in saved.items() if key not in SESSION_ONLY}
-    # Options added later: a run saved without them trained as they were then.
-    saved = {**PRE_ISSUE_14, **saved}
-    # Runs from before validation existed trained on every item; resuming them must not
-    # hold out items the model has already learnt from, so they keep training on all.
-    saved.setdefault("val_fraction", 0.0)
-    if "recipe" in saved:
-        return saved
-    return {**{key: value for key, value in LEGACY.items()}, "model_size": 64, **saved, "recipe": "paper"}
 
 
 FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -303,9 +292,8 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
         config = TrainConfig(**merged)
     except TypeError as error:
         raise DirvaeError(f"bad configuration: {error}") from None
-    if config.learning_rate is None and config.type in DEFAULT_LEARNING_RATE:
-        config = dataclasses.replace(config, learning_rate=DEFAULT_LEARNING_RATE[config.type])
     validate(config)
+    config = dataclasses.replace(config, learning_rate=config.learning_rate_or_default())
     try:
         config.latent_recipe()
     except ValueError as error:
@@ -329,7 +317,8 @@ def validate(config: TrainConfig) -> None:
     check_options(config)
     if not _devices_ok(config.devices):
         raise DirvaeError(f"--devices must be auto, a positive count, or device indices such as 0,1; got {config.devices!r}")
-    if config.type == "audio" and config.architecture in ("resblock", "resnet", "mlp"):
-        raise DirvaeError(f"--architecture {config.architecture} is for images; audio uses stft, wave or melresnet")
-    if config.type in ("image", "video") and config.architecture in ("wave", "melresnet", "stft"):
-        raise DirvaeError(f"--architecture {config.architecture} is for audio; {config.type} uses resblock, resnet or mlp")
+    if config.architecture != AUTO:
+        try:
+            config.modality().check_architecture(config.architecture)
+        except DataError as error:
+            raise DirvaeError(str(error)) from None

@@ -6,91 +6,25 @@
     data = DirvaeDataModule.from_folder("photos", "image", image_size=64)
     trainer.fit(DirichletVAEModule(model), datamodule=data)
 
-The validation split is fixed: a seeded choice (``SPLIT_SEED``, independent
-of the training seed, so runs with different seeds are compared on the same
-items) of ``val_fraction`` of the data, at most ``VAL_CAP`` items.  Folders
-cut into many items per file (audio windows, video frames) hold out whole
-files, so validation measures generalisation to unseen recordings rather
-than to the neighbours of windows the model trained on.
+The validation split is fixed (:mod:`dirvae.data.split`): the same held-out
+items for the same data, whole files where a file holds many items.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 
-from dirvae.data import GroupedSampler, make_loader, open_folder
+from dirvae.data import GroupedSampler, make_loader
+from dirvae.data.split import VAL_FRACTION, validation_split
 from dirvae.data.loader import Batch
-
-VAL_FRACTION = 0.05
-VAL_CAP = 2000
-SPLIT_SEED = 0
-
-
-class GroupedSubset(Dataset):
-    """Whole files of a grouped dataset (audio windows, video frames), keeping their groups for the sampler."""
-
-    def __init__(self, dataset: Any, groups: Sequence[tuple[int, int]]) -> None:
-        self.dataset = dataset
-        self.indices: list[int] = []
-        self._groups: list[tuple[int, int]] = []
-        for start, count in groups:
-            self._groups.append((len(self.indices), count))
-            self.indices.extend(range(start, start + count))
-
-    @property
-    def item_shape(self) -> tuple[int, ...]:
-        return tuple(self.dataset.item_shape)
-
-    def groups(self) -> list[tuple[int, int]]:
-        return list(self._groups)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, index: int) -> Any:
-        return self.dataset[self.indices[index]]
-
-
-def validation_split(
-    dataset: Any, fraction: float = VAL_FRACTION, *, cap: int = VAL_CAP, seed: int = SPLIT_SEED
-) -> tuple[Any, Dataset | None]:
-    """(train, validation): disjoint, and the same for the same data whatever the run.
-
-    Returns ``(dataset, None)`` when ``fraction`` is 0 or there is too little
-    to split (one item, or one file of windows/frames).
-    """
-    size = len(dataset)
-    if fraction <= 0 or size < 2:
-        return dataset, None
-    target = min(cap, max(1, round(fraction * size)))
-    generator = torch.Generator().manual_seed(seed)
-    if hasattr(dataset, "groups"):
-        groups = list(dataset.groups())
-        if len(groups) < 2:
-            return dataset, None
-        held: list[int] = []
-        total = 0
-        for group in torch.randperm(len(groups), generator=generator).tolist()[: len(groups) - 1]:
-            if total >= target:
-                break
-            held.append(group)
-            total += groups[group][1]
-        held_set = set(held)
-        train = GroupedSubset(dataset, [groups[i] for i in range(len(groups)) if i not in held_set])
-        indices = [i for group in sorted(held) for i in range(groups[group][0], groups[group][0] + groups[group][1])]
-        # A held-out file longer than the cap is evaluated on evenly spaced items.
-        stride = math.ceil(len(indices) / cap)
-        return train, Subset(dataset, indices[::stride])
-    order = torch.randperm(size, generator=generator)
-    count = min(target, size - 1)
-    return Subset(dataset, sorted(order[count:].tolist())), Subset(dataset, sorted(order[:count].tolist()))
-
+from dirvae.modalities import DEFAULT_MODALITY, open_folder
+from dirvae.modalities.opening import open_dataset
+from dirvae.modalities.spec import DataConfig
 
 class DirvaeDataModule(L.LightningDataModule):
     """Train and validation loaders for any dataset of :mod:`dirvae.data`.
@@ -136,11 +70,19 @@ class DirvaeDataModule(L.LightningDataModule):
         return cls(train, held_out, **options)
 
     @classmethod
+    def from_data(
+        cls, data: DataConfig, *, val_fraction: float = VAL_FRACTION, val_data: DataConfig | None = None, **options: Any
+    ) -> "DirvaeDataModule":
+        """A run's data section opened by :func:`dirvae.modalities.opening.open_dataset`, as ``dirvae train`` opens it."""
+        validation = open_dataset(val_data) if val_data is not None else None
+        return cls.from_dataset(open_dataset(data), val_fraction=val_fraction, val=validation, **options)
+
+    @classmethod
     def from_folder(
-        cls, path: str | Path, modality: str = "image", *, val_fraction: float = VAL_FRACTION, val_path: str | Path | None = None,
+        cls, path: str | Path, modality: str = DEFAULT_MODALITY, *, val_fraction: float = VAL_FRACTION, val_path: str | Path | None = None,
         loader_options: dict[str, Any] | None = None, **folder_options: Any,
     ) -> "DirvaeDataModule":  # fmt: skip
-        """A folder (and optionally a separate validation folder) opened by :func:`dirvae.data.open_folder`."""
+        """A folder (and optionally a separate validation folder) opened by :func:`dirvae.modalities.open_folder`."""
         dataset = open_folder(path, modality, **folder_options)
         val = open_folder(val_path, modality, **folder_options) if val_path is not None else None
         return cls.from_dataset(dataset, val_fraction=val_fraction, val=val, **(loader_options or {}))

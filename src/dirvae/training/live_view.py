@@ -2,8 +2,8 @@
 
 Every ``every_n_steps`` optimiser steps (and at the end) the callback decodes
 a fixed set of inputs and some prior samples, logs them to TensorBoard and
-rewrites ``reconstructions.png`` (or ``reconstructions.wav`` for audio) in
-the run directory, so "watch the blurry images" works with or without a
+rewrites ``reconstructions.png`` (or what the modality draws, such as
+``reconstructions.wav``) in the run directory, so "watch the blurry images" works with or without a
 browser.  A render costs ~25 ms on the digits, so fast runs are capped at one
 render per ``min_seconds`` (5 s: TensorBoard itself reloads every 30 s);
 rendering every 50 steps regardless cost the digits trainer 4-5% of its time.
@@ -23,8 +23,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from dirvae.io.stitching import join_clips
-from dirvae.io import make_grid, save_audio, save_image, side_by_side
+from dirvae.modalities.spec import DataConfig, Modality
 from dirvae.training.background import BackgroundWriter
 from dirvae.training.module import DirichletVAEModule, batch_data
 
@@ -48,17 +47,18 @@ class LiveView(L.Callback):
     COUNT = 16
 
     def __init__(
-        self, run_dir: str | Path, modality: str, *, every_n_steps: int = 50, min_seconds: float = 0.0, count: int = COUNT,
-        sample_rate: int = 16000, inputs: Tensor | None = None, writer: BackgroundWriter | None = None,
+        self, run_dir: str | Path, modality: Modality, data: DataConfig, *, every_n_steps: int = 50, min_seconds: float = 0.0,
+        count: int = COUNT, inputs: Tensor | None = None, writer: BackgroundWriter | None = None,
     ) -> None:  # fmt: skip
+        """``modality`` draws the view (:meth:`~dirvae.modalities.Modality.draw_view`) of items read as ``data`` says."""
         self.run_dir = Path(run_dir)
         self.writer = writer
         self.modality = modality
+        self.data = data
         self.every_n_steps = every_n_steps
         self.min_seconds = float(min_seconds)
         self._last_render_time = -math.inf
         self.count = count
-        self.sample_rate = sample_rate
         self._inputs: Tensor | None = None if inputs is None else inputs[:count].detach().cpu().clone()
         self.held_out = inputs is not None
         self._last_logged = -1
@@ -121,16 +121,9 @@ class LiveView(L.Callback):
         active = float((finite_usage > 0.5 / usage.numel()).sum())
 
         def draw() -> None:
-            if self.modality == "audio":
-                self._audio(experiment, inputs, reconstructions, samples, step)
-            else:
-                grid = side_by_side(inputs.clamp(0, 1), reconstructions.clamp(0, 1))
-                save_image(grid, self.run_dir / "reconstructions.png")
-                if experiment is not None:
-                    # Tagged by where the inputs came from: validation items, or training ones.
-                    tag = "val/reconstructions" if self.held_out else "train/reconstructions"
-                    experiment.add_image(tag, grid.clamp(0, 1), step)
-                    experiment.add_image("samples", make_grid(samples.clamp(0, 1)), step)
+            self.modality.draw_view(
+                self.run_dir, experiment, inputs, reconstructions, samples, step, held_out=self.held_out, data=self.data
+            )
             if experiment is not None:
                 if finite_usage.numel():
                     experiment.add_histogram("latent/component_usage", finite_usage, step)
@@ -141,13 +134,3 @@ class LiveView(L.Callback):
             draw()
         else:
             self.writer.submit(draw)
-
-    def _audio(self, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int) -> None:
-        pair = join_clips([inputs[0], reconstructions[0]], self.sample_rate)  # faded: no click between the two
-        save_audio(pair, self.run_dir / "reconstructions.wav", self.sample_rate)
-        if experiment is None:
-            return
-        for index in range(min(2, inputs.shape[0])):
-            experiment.add_audio(f"input/{index}", inputs[index].mean(0).clamp(-1, 1), step, self.sample_rate)
-            experiment.add_audio(f"reconstruction/{index}", reconstructions[index].mean(0).clamp(-1, 1), step, self.sample_rate)
-        experiment.add_audio("sample/0", samples[0].mean(0).clamp(-1, 1), step, self.sample_rate)

@@ -17,8 +17,8 @@ import torch
 from torch import Tensor
 
 from dirvae.model import DirichletVAE
-from dirvae.training.optim import make_optimizer, sanitize_and_clip, sanitize_gradients
-from dirvae.training.running_means import RunningMeans
+from dirvae.training.optim import LEARNING_RATE, make_optimizer, sanitize_and_clip, sanitize_gradients
+from dirvae.training.running_means import SCALAR_EVERY, RunningMeans
 
 
 def batch_data(batch: Any) -> tuple[Tensor, int]:
@@ -33,9 +33,6 @@ def batch_data(batch: Any) -> tuple[Tensor, int]:
 
 NONFINITE_PATIENCE = 50
 """Consecutive non-finite losses after which training stops: the weights or the options are ruined."""
-
-SCALAR_EVERY = 10
-"""Default steps per point of the training curves (running means); the first point is step 1."""
 
 PLAIN_ATTRIBUTES = frozenset(
     {"_current_fx_name", "_last_latent", "_interval_samples", "_interval_nonfinite", "_interval_started", "_last_point", "last_loss"}
@@ -59,7 +56,7 @@ class DirichletVAEModule(L.LightningModule):
         self,
         model: DirichletVAE,
         *,
-        learning_rate: float = 1e-3,
+        learning_rate: float = LEARNING_RATE,
         kl_schedule: Callable[[int], float] | None = None,
         scalar_every: int = SCALAR_EVERY,
         psnr: bool = False,

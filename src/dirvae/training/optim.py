@@ -77,7 +77,11 @@ class GradientSanitizer:
         return norm if self.max_norm is not None else None
 
 
-def make_optimizer(parameters: Iterable[nn.Parameter], learning_rate: float = 1e-3, *, fused: bool = True) -> torch.optim.Adam:
+LEARNING_RATE = 1e-3
+"""Adam's learning rate unless given (a modality may choose its own: :attr:`dirvae.modalities.Modality.learning_rate`)."""
+
+
+def make_optimizer(parameters: Iterable[nn.Parameter], learning_rate: float = LEARNING_RATE, *, fused: bool = True) -> torch.optim.Adam:
     """Adam with the seed's betas (0.9, 0.99), fused where torch has the kernel.
 
     torch's default Adam on a CPU updates one tensor at a time with several

@@ -13,6 +13,10 @@ from collections.abc import Sequence
 from torch import Tensor
 
 
+SCALAR_EVERY = 10
+"""Default steps per point of the training curves (running means); the first point is step 1."""
+
+
 class RunningMeans:
     """Adds one value per name each step; :meth:`take` returns the means and starts again."""
 

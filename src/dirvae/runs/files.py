@@ -19,14 +19,14 @@ from torch import Tensor
 
 from dirvae.io.atomic import atomic_write, atomic_write_bytes, atomic_write_json, json_text
 from dirvae.errors import RunError
+from dirvae.runs.upgrade import RUN_FORMAT, upgrade
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-RUN_FORMAT = "dirvae-run/1"
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
-    """The run's configuration, or one clear :class:`RunError`."""
+    """The run's configuration in today's format (older formats upgraded), or one clear :class:`RunError`."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: not a run directory (no such folder); pass a folder written by 'dirvae train'")
@@ -37,9 +37,9 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunError(f"{path}: unreadable configuration ({error})") from None
-    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
+    if not isinstance(config, dict):
         raise RunError(f"{path}: not a dirvae run configuration (expected format {RUN_FORMAT!r})")
-    return config
+    return upgrade(config, path)
 
 
 def read_weights(run_dir: str | Path) -> dict[str, Tensor]:
