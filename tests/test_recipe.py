@@ -7,7 +7,8 @@ import torch
 from dirvae import DirichletVAE, make_optimizer
 from dirvae.model import DirichletVAE
 from dirvae.nets.mlp import mlp_autoencoder
-from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, LEGACY, RECIPES, resolve_recipe
+from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, RECIPES, resolve_recipe
+from dirvae.runs.upgrade import PAPER_RECIPE
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -159,6 +160,6 @@ def test_a_run_saved_before_recipes_loads_with_its_old_meaning(tmp_path):
     old.save_pretrained(tmp_path, extra={})
     (tmp_path / "config.json").write_text(json.dumps({**config, "format": "dirvae-run/1", "dirvae_version": "0.1.0"}))
     loaded = DirichletVAE.from_pretrained(tmp_path)
-    assert loaded.recipe == {**LEGACY, "sampler": "igca", "kl_kind": "gamma"} == RECIPES["paper"]
+    assert loaded.recipe == {**PAPER_RECIPE, "sampler": "igca", "kl_kind": "gamma"} == RECIPES["paper"]
     z = torch.full((2, K), 1.0 / K)
     torch.testing.assert_close(loaded.decode(z), old.eval().decode(z))

@@ -3,8 +3,9 @@ import pytest
 import soundfile
 from PIL import Image
 
-from dirvae.data import AudioFolder, ImageFolder, VideoFolder, open_folder
+from dirvae.data import AudioFolder, ImageFolder, VideoFolder
 from dirvae.errors import DataError
+from dirvae.modalities import open_folder
 
 from .builders import write_video
 
@@ -39,5 +40,5 @@ def test_wrong_modality_and_missing_folder_errors(tmp_path):
     with pytest.raises(DataError, match="no such directory"):
         open_folder(tmp_path / "missing", None)
     (tmp_path / "a.wav").unlink()
-    with pytest.raises(DataError, match="no image, audio, video file"):
+    with pytest.raises(DataError, match="no audio, image, video file"):
         open_folder(tmp_path, None)

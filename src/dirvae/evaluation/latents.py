@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
+from sklearn.model_selection import GroupKFold, KFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 import torch
 from torch import Tensor, nn
 
@@ -216,8 +218,6 @@ def _labels(labels) -> np.ndarray:
 
 def knn_accuracy(train_means, train_labels, test_means, test_labels, k: int = 5) -> float:
     """Fit k-NN on one split's posterior means, return accuracy on another's."""
-    from sklearn.neighbors import KNeighborsClassifier  # scikit-learn costs ~1.5 s; only the kNN scores need it
-
     classifier = KNeighborsClassifier(n_neighbors=k)
     classifier.fit(_features(train_means), _labels(train_labels))
     return float(classifier.score(_features(test_means), _labels(test_labels)))
@@ -243,9 +243,6 @@ def knn_cross_validated(means, labels, k: int = 5, folds: int = 5, seed: int = 0
     Returns ``accuracy=None`` with a reason when there are too few labelled
     items, classes or files.
     """
-    from sklearn.model_selection import GroupKFold, KFold, cross_val_score  # scikit-learn costs ~1.5 s; only kNN needs it
-    from sklearn.neighbors import KNeighborsClassifier  # scikit-learn costs ~1.5 s; only kNN needs it
-
     x, y = _features(means), _labels(labels)
     keep = y >= 0
     x, y = x[keep], y[keep]

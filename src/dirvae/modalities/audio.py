@@ -37,9 +37,9 @@ class AudioData(DataConfig):
 
     modality: ClassVar[str] = "audio"
 
-    sample_rate: int = 16000
-    sample_size: int = 2**16
-    pad_last: str = "short"
+    sample_rate: int
+    sample_size: int
+    pad_last: str
 
     def problem(self) -> str | None:
         shape = list(self.item_shape)

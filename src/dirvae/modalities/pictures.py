@@ -31,8 +31,8 @@ VIEW_SIZE = 128
 class PictureData(DataConfig):
     """Pictures resized and centre-cropped to ``image_size`` squares, RGB or grayscale."""
 
-    image_size: int = 64
-    grayscale: bool = False
+    image_size: int
+    grayscale: bool
 
     def problem(self) -> str | None:
         shape = list(self.item_shape)

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from dirvae.data.split import VAL_CAP, VAL_FRACTION
 from dirvae.errors import DataError, DirvaeError
 from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, PRIOR_ALPHA, RECIPES, SAMPLERS, resolve_recipe
 from dirvae.losses import LOSSES
@@ -133,7 +134,7 @@ class TrainConfig:
         flag="--log-scalars-every", **POSITIVE,
     )  # fmt: skip
     val_fraction: float = option(
-        0.05, "share of the data held out for validation, at most 2,000 items, whole files for audio/video (default 0.05; 0 = none)",
+        VAL_FRACTION, f"share of the data held out for validation, at most {VAL_CAP:,} items, whole files for audio/video (default {VAL_FRACTION:g}; 0 = none)",
         low=0, high=1, high_open=True, rule="from 0 (no validation) to below 1",
     )  # fmt: skip
     val_data: str | None = option(None, "validate on this folder instead of a share of --data", metavar="DIR", text=True)
