@@ -7,6 +7,31 @@ import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
+SLOW = (
+    # Whole files: they train runs through the command line, or run benchmarks' smoke modes.
+    "tests/cli/",
+    "tests/test_benchmarks.py",
+    "tests/test_speech_benchmark.py",
+    "tests/test_video_benchmark.py",
+    "tests/training/test_digits_quality.py",
+    # Single tests that fork interpreters, kill processes or train for seconds.
+    "tests/test_imports.py::test_every_module_imports_alone",
+    "tests/training/test_checkpoints.py::test_killed_at_random_moments",
+    "tests/training/test_module.py::test_bad_files_count_once",
+    "tests/training/test_data_module.py::test_data_module_trains_and_validates",
+    "tests/nets/test_image.py::test_resblock_dirvae_learns",
+)
+"""Tests left out of ``pytest -m "not slow"``, the under-90-second loop to work in; CI and the README's command run all.
+Node-id prefixes, so one list says what is slow and why, besides ``@pytest.mark.slow`` where a test is written."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    for item in items:
+        node = Path(item.fspath).resolve().relative_to(root).as_posix() + "::" + item.name
+        if node.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
 
 def load_benchmark(name: str) -> ModuleType:
     """``benchmarks/<name>.py`` as a module: the scripts are not a package, and some put benchmarks/ on sys.path themselves."""
