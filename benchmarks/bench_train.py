@@ -31,6 +31,9 @@ from common import machine, peak_rss_mib  # noqa: E402
 
 from dirvae.training import run as run_module  # noqa: E402
 from dirvae.training.config import resolve  # noqa: E402
+from dirvae.modalities.opening import open_dataset  # noqa: E402
+from dirvae.training.module import batch_data  # noqa: E402
+from dirvae.training.plan import data_source, plan_run  # noqa: E402
 
 
 class StepTimer(L.Callback):
@@ -74,7 +77,7 @@ class StepTimer(L.Callback):
         if self.started is not None:
             if trainer.strategy.root_device.type == "cuda":
                 torch.cuda.synchronize()
-            self.samples += run_module.batch_data_size(batch)
+            self.samples += int(batch_data(batch)[0].shape[0])
             now = time.perf_counter()
             self.elapsed = now - self.started
             self.cpu_elapsed = (time.thread_time() - self.cpu_started[0], time.process_time() - self.cpu_started[1])
@@ -125,9 +128,9 @@ def bare_loop_rate(config, steps: int, warmup: int) -> dict[str, float]:
 
     L.seed_everything(config.seed, verbose=False)
     torch.set_flush_denormal(True)
-    dataset, source = run_module.open_dataset(config)
-    item_shape = tuple(dataset.item_shape)
-    model = run_module.build_for_training(run_module.model_config(config, item_shape, source), item_shape)
+    run = plan_run(config, data_source(config, announce=False))
+    dataset = open_dataset(run.data)
+    model = run_module.build_model(run)
     optimizer = make_optimizer(model.parameters(), config.learning_rate)
     schedule = make_kl_schedule(config.kl_schedule, weight=config.kl_weight, cycle_steps=max(1, steps // 4))
     data = torch.stack([dataset[i][0] for i in range(len(dataset))])
@@ -180,9 +183,9 @@ def lightning_floor_rate(config, steps: int, warmup: int) -> dict[str, float]:
             return make_optimizer(self.parameters(), config.learning_rate)
 
     L.seed_everything(config.seed, verbose=False)
-    dataset, source = run_module.open_dataset(config)
-    item_shape = tuple(dataset.item_shape)
-    model = run_module.build_for_training(run_module.model_config(config, item_shape, source), item_shape)
+    run = plan_run(config, data_source(config, announce=False))
+    dataset = open_dataset(run.data)
+    model = run_module.build_model(run)
     timer = StepTimer(warmup)
     trainer = L.Trainer(
         accelerator="cpu", max_steps=steps, max_epochs=10_000, logger=False, enable_checkpointing=False,
@@ -249,7 +252,7 @@ def overhead(args: argparse.Namespace) -> None:
         return [(bare / this if key == "median_step_s" else this / bare) for this, bare in pairs]
 
     print(f"\n# bench_train --overhead  {datetime.date.today()}  {machine()}  load average {min(loads):.2f}-{max(loads):.2f}")
-    print(f"batch {config.batches}, K {run_module.model_size(config, 'digits')}, {args.steps} steps a run ({args.warmup} untimed), {args.rounds} interleaved rounds")
+    print(f"batch {config.batches}, K {plan_run(config, data_source(config, announce=False)).model.model_size}, {args.steps} steps a run ({args.warmup} untimed), {args.rounds} interleaved rounds")
     print(f"dirvae train took {sum(saves)} checkpoints in {sum(seconds):.0f} timed seconds (one per {options['save_freq']:g} s is what a user gets)")
     print("Ratios to the bare loop, median of rounds (range).  CPU: samples per CPU second of the training thread, and of the whole process (writer and TensorBoard threads included).")
     print("| loop | samples/s (median) | throughput / bare | median step | CPU, training thread | CPU, process |\n|---|---|---|---|---|---|")

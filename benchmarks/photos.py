@@ -177,14 +177,15 @@ def evaluate(model, images: torch.Tensor, batch: int = 64) -> dict:
 def build(latent: str, architecture: str, reconstruction: str, model_size: int | None, options: dict | None = None):
     """The model ``dirvae train`` would build for 64×64 RGB images, with ``latent``."""
     from dirvae.training.config import resolve
-    from dirvae.training.run import build_for_training, model_config
+    from dirvae.training.plan import plan_run
+    from dirvae.training.run import build_model
 
-    flags = {"type": "image", "data": "photos", "latent": latent, "architecture": architecture, "reconstruction": reconstruction}
+    flags = {"type": "image", "data": "photos", "image_size": CROP, "latent": latent, "architecture": architecture, "reconstruction": reconstruction}
     if model_size is not None:
         flags["model_size"] = model_size
-    config = model_config(resolve(flags), (3, CROP, CROP), "folder")
-    config["architecture"]["options"].update(options or {})
-    return build_for_training(config, (3, CROP, CROP)), config
+    run = plan_run(resolve(flags), "photos")
+    run.model.architecture_options.update(options or {})
+    return build_model(run), run.to_dict()
 
 
 def train(model, images: torch.Tensor, budget_s: float, clock: str, batch: int = 32, seed: int = 0, lr: float = 1e-3) -> dict:

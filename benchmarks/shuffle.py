@@ -35,7 +35,8 @@ from common import machine  # noqa: E402
 
 from dirvae.data import make_loader  # noqa: E402
 from dirvae.evaluation import evaluate_model  # noqa: E402
-from dirvae.runs import dataset_for_run, load_run  # noqa: E402
+from dirvae.modalities.opening import open_dataset  # noqa: E402
+from dirvae.runs.loading import load_run  # noqa: E402
 from dirvae.training import run as run_module  # noqa: E402
 from dirvae.training.config import resolve  # noqa: E402
 
@@ -99,8 +100,8 @@ def make_clips(folder: Path, files: int, frames: int, seed: int) -> Path:
 
 
 def held_out_elbo(run_dir: Path, data: Path, samples: int) -> float:
-    model, config = load_run(run_dir, "cpu")
-    dataset = dataset_for_run(config, data)
+    model, run = load_run(run_dir, "cpu")
+    dataset = open_dataset(run.data.at(data))
     report = evaluate_model(model, make_loader(dataset, 32), nll_samples=samples, device="cpu")
     return -report["elbo"]
 

@@ -13,7 +13,7 @@ both), so the held-out score is on words never heard in training.  Without
 espeak-ng`` installs it on Debian).
 
 Training: ``dirvae train``'s model for ``--type audio`` with windows of
-2^14 samples (``model_config``, so the defaults are the library's), batch 8,
+2^14 samples (``plan_run``, so the defaults are the library's), batch 8,
 random windows of the training sentences (concatenated per voice), a plain
 loop (``model.loss`` → backward → sanitise+clip → Adam at ``dirvae train``'s audio learning rate, 3e-3
 since 2026-11-26, or ``--learning-rate``; KL weight 1),
@@ -150,15 +150,16 @@ def window_sampler(sentences: list[np.ndarray], seed: int):
 def build(architecture: str, reconstruction_options: dict | None = None, options: dict | None = None):
     """The model ``dirvae train --type audio --audio-size 16384`` builds for ``architecture``."""
     from dirvae.training.config import resolve
-    from dirvae.training.run import build_for_training, model_config
+    from dirvae.training.plan import plan_run
+    from dirvae.training.run import build_model
 
     flags = {"type": "audio", "data": "speech", "architecture": architecture, "audio_size": WINDOW}
-    config = model_config(resolve(flags), (1, WINDOW), "folder")
-    config["architecture"]["options"].update(options or {})
+    run = plan_run(resolve(flags), "speech")
+    run.model.architecture_options.update(options or {})
     if "model_size" in (options or {}):  # K is the nets' feature width and the latent's: both must change
-        config["model"]["model_size"] = options["model_size"]
-    config["model"]["reconstruction_options"].update(reconstruction_options or {})
-    return build_for_training(config, (1, WINDOW)), config
+        run.model.model_size = options["model_size"]
+    run.model.reconstruction_options.update(reconstruction_options or {})
+    return build_model(run), run.to_dict()
 
 
 def training_step(model, optimizer, sanitizer, batch: torch.Tensor) -> None:
@@ -432,9 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:>10}: {rate:.1f} windows/s ({rate / rates[args.architectures[-1]]:.2f}x {args.architectures[-1]}), load {load:.1f}", file=sys.stderr)
     if args.speed_only:
         return 0
-    from dirvae.training.config import DEFAULT_LEARNING_RATE
+    from dirvae.training.config import resolve
 
-    learning_rate = args.learning_rate if args.learning_rate is not None else DEFAULT_LEARNING_RATE["audio"]
+    learning_rate = args.learning_rate if args.learning_rate is not None else resolve({"type": "audio"}).learning_rate
     references = baselines(held_out)
     rows = []
     for minutes in args.budget_minutes:

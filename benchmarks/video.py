@@ -26,7 +26,7 @@ not on decoding: the loader's own speed is not measured here.
 
 Models: the model ``dirvae train --type video`` builds by default (the image
 path frame by frame: its architecture, likelihood and K, via the same
-``resolve`` → ``model_config`` → ``build_for_training`` calls), as a DirVAE
+``resolve`` → ``plan_run`` → ``build_model`` calls), as a DirVAE
 and optionally with ``latent="gaussian"`` on identical networks.  Training:
 photos.py's plain loop (batch 32, Adam 1e-3, KL weight 1, random horizontal
 flips) until the budget is spent, on the ``--clock`` (wall by default, as
@@ -149,7 +149,7 @@ def write_clips(photo: Path, folder: Path, clips: int, frames: int, crf: int, se
 
 def read_frames(folder: Path) -> tuple[torch.Tensor, list[str]]:
     """Every frame under ``folder`` as ``[N, 3, 64, 64]``, through the library's video data path, and the files in that order."""
-    from dirvae.data import open_folder
+    from dirvae.modalities import open_folder
 
     dataset = open_folder(folder, "video", image_size=SIZE)
     items = [dataset[index] for index in range(len(dataset))]  # file by file: each frame decoded once
@@ -205,14 +205,15 @@ def thumbnail_psnr(images: torch.Tensor, side: int) -> float:
 def build(latent: str, architecture: str, reconstruction: str, model_size: int | None, options: dict | None = None):
     """The model ``dirvae train --type video`` would build for 64×64 RGB frames, with ``latent``."""
     from dirvae.training.config import resolve
-    from dirvae.training.run import build_for_training, model_config
+    from dirvae.training.plan import plan_run
+    from dirvae.training.run import build_model
 
-    flags = {"type": "video", "data": "clips", "latent": latent, "architecture": architecture, "reconstruction": reconstruction}
+    flags = {"type": "video", "data": "clips", "image_size": SIZE, "latent": latent, "architecture": architecture, "reconstruction": reconstruction}
     if model_size is not None:
         flags["model_size"] = model_size
-    config = model_config(resolve(flags), (3, SIZE, SIZE), "folder")
-    config["architecture"]["options"].update(options or {})
-    return build_for_training(config, (3, SIZE, SIZE)), config
+    run = plan_run(resolve(flags), "clips")
+    run.model.architecture_options.update(options or {})
+    return build_model(run), run.to_dict()
 
 
 # ------------------------------------------------------------------- results

@@ -93,6 +93,9 @@ def _data_section(config: dict[str, Any]) -> dict[str, Any]:
     """Format 1 wrote every modality's data fields, ``null`` where they did not apply; format 2 writes its own."""
     data = config.get("data")
     if isinstance(data, dict):
+        shape = data.get("item_shape")
+        if data.get("image_size") is not None and data.get("grayscale") is None and isinstance(shape, list) and shape:
+            data["grayscale"] = shape[0] == 1  # a picture section without grayscale: format 1 read it from the shape
         config["data"] = {key: value for key, value in data.items() if value is not None}
         config["data"].setdefault("source", "folder")
     return config
