@@ -138,8 +138,8 @@ class _LearnedScale(ReconstructionLoss):
             raise ValueError(f"gain must be positive, got {gain}")
         self.channels = None if channels is None else int(channels)
         self.gain = float(gain)
-        start = torch.tensor(math.log(initial_scale) / self.gain)
-        self.log_scale = nn.Parameter(start if self.channels is None else start.repeat(self.channels))
+        start = math.log(initial_scale) / self.gain
+        self.log_scale = nn.Parameter(torch.tensor(start) if self.channels is None else torch.full((self.channels,), start))
 
     def scale_log(self) -> Tensor:
         """``log σ``: a scalar, or ``[C]`` per channel."""

@@ -20,8 +20,9 @@ class PointwiseLinear(nn.Linear):
         if identity_init:
             if in_features != out_features:
                 raise ValueError("identity initialisation needs a square head")
-            with torch.no_grad():
-                self.weight.copy_(torch.eye(in_features))
+            with torch.no_grad():  # in place, no torch.eye: also builds on the meta device (shape checks before loading)
+                self.weight.zero_()
+                self.weight.diagonal().fill_(1.0)
                 self.bias.zero_()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -6,6 +6,8 @@ A mixin of :class:`~dirvae.model.DirichletVAE`; the files themselves are
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ from torch import Tensor, nn
 
 from dirvae.errors import RunError
 from dirvae.model.config import DirichletVAEConfig
-from dirvae.runs.files import RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, write_run
+from dirvae.runs.files import (
+    CONFIG_NAME, RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, weight_shapes, write_run,
+)
 from dirvae.version import __version__
 
 
@@ -108,11 +112,17 @@ class SavingMixin:
         """
         run_dir = Path(run_dir)
         config = read_config(run_dir)
-        state = read_weights(run_dir)
+        shapes = weight_shapes(run_dir)
+        # Shapes first, on the meta device: a damaged or hostile config.json that asks for
+        # networks its weights do not fit (or no machine could hold) is one line, not an allocation.
         try:
-            model = cls.from_run_config(config, encoder=encoder, decoder=decoder)
+            with torch.device("meta"):
+                skeleton = cls.from_run_config(config, encoder=encoder, decoder=decoder)
         except (KeyError, TypeError, ValueError) as error:
-            raise RunError(f"{run_dir / 'config.json'}: configuration does not describe a model ({error})") from None
+            raise RunError(f"{run_dir / CONFIG_NAME}: configuration does not describe a model ({error})") from None
+        check_shapes(skeleton, shapes, run_dir)
+        state = read_weights(run_dir)
+        model = cls.from_run_config(config, encoder=encoder, decoder=decoder)
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as error:
@@ -121,3 +131,33 @@ class SavingMixin:
             detail = detail if len(detail) <= 160 else detail[:157] + "..."
             raise RunError(f"{run_dir / WEIGHTS_NAME}: weights do not match config.json ({detail})") from None
         return model.to(map_location).eval()
+
+
+def memory_bytes() -> int | None:
+    """This machine's physical memory, where the OS says (None elsewhere)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_shapes(skeleton: nn.Module, shapes: dict[str, tuple[int, ...]], run_dir: Path) -> None:
+    """Every tensor the configuration builds must be in the weights file with the same shape, and fit in memory."""
+    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items()}
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
+    wrong = [name for name in expected if name in shapes and shapes[name] != expected[name]]
+    where = f"{run_dir / WEIGHTS_NAME}: weights do not match config.json"
+    if wrong:
+        name = wrong[0]
+        raise RunError(f"{where} ({name} is {list(shapes[name])} in the weights, {list(expected[name])} in the configuration)")
+    if missing or unexpected:
+        detail = f"missing {', '.join(missing[:3])}" if missing else f"unexpected {', '.join(unexpected[:3])}"
+        raise RunError(f"{where} ({detail})")
+    needed = sum(4 * math.prod(shape) for shape in expected.values())  # float32 when built
+    available = memory_bytes()
+    if available is not None and needed > available:
+        raise RunError(
+            f"{run_dir / CONFIG_NAME}: the model needs {needed / 2**30:,.1f} GiB for its parameters, "
+            f"more than this machine's {available / 2**30:,.1f} GiB"
+        )

@@ -163,7 +163,6 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
         alpha_transform, decoder_input, learn_prior = config.alpha_transform, config.decoder_input, config.learn_prior
         latent, alpha_floor, prior_burn_in = config.latent, config.alpha_floor, config.prior_burn_in
         latent_shape = config.latent_shape
-        prior_alpha = torch.as_tensor(config.prior_alpha, dtype=torch.float32)
         if latent not in ("dirichlet", "gaussian"):
             raise ValueError(f"latent must be 'dirichlet' or 'gaussian', got {latent!r}")
         chosen = resolve_recipe(
@@ -207,16 +206,18 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
         self.decode_head = PointwiseLinear(k, self.decoder_size, identity_init=(k == self.decoder_size))
         self.likelihood = make_reconstruction_loss(reconstruction)
 
-        prior = prior_alpha
-        self.register_buffer("prior_alpha", prior.expand(k).clone() if prior.dim() == 0 else prior.clone())
-        if self.prior_alpha.shape != (k,):
-            raise ValueError(f"prior_alpha must be a scalar or {k} values, got shape {tuple(prior.shape)}")
+        given = config.prior_alpha
+        values = [float(given)] * k if isinstance(given, (int, float)) else [float(value) for value in given]
+        if len(values) != k:
+            raise ValueError(f"prior_alpha must be a scalar or {k} values, got shape ({len(values)},)")
+        # From Python floats: builds the same on the meta device (shape checks before loading, runs/loading.py).
+        self.register_buffer("prior_alpha", torch.tensor(values, dtype=torch.float32))
         self.register_buffer("prior_steps", torch.zeros((), dtype=torch.long))
         self.prior_estimator = OnlineAlphaEstimator(k, alpha_floor)
         if self.learn_prior and latent == "dirichlet":
             # Empirical Bayes: α_p = exp(θ) is trained with the ELBO; the
             # buffer mirrors it so that saved runs and logs read one place.
-            self.prior_log_alpha = nn.Parameter(self.prior_alpha.clamp_min(alpha_floor).log())
+            self.prior_log_alpha = nn.Parameter(torch.tensor([math.log(max(value, alpha_floor)) for value in values]))
 
     @property
     def recipe(self) -> dict[str, object]:

@@ -62,12 +62,14 @@ def mel_filterbank(
         raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2, got f_min={f_min}, f_max={f_max}")
     if n_mels < 1 or n_fft < 2:
         raise ValueError(f"need n_mels >= 1 and n_fft >= 2, got n_mels={n_mels}, n_fft={n_fft}")
-    freqs = torch.linspace(0.0, nyquist, n_fft // 2 + 1, dtype=torch.float64)
+    cpu = torch.device("cpu")  # a constant: computed on the CPU even while a model is built on the meta device
+    freqs = torch.linspace(0.0, nyquist, n_fft // 2 + 1, dtype=torch.float64, device=cpu)
     mel_edges = torch.linspace(
-        float(hz_to_mel(torch.tensor(f_min, dtype=torch.float64))),
-        float(hz_to_mel(torch.tensor(f_max, dtype=torch.float64))),
+        float(hz_to_mel(torch.tensor(f_min, dtype=torch.float64, device=cpu))),
+        float(hz_to_mel(torch.tensor(f_max, dtype=torch.float64, device=cpu))),
         n_mels + 2,
         dtype=torch.float64,
+        device=cpu,
     )
     edges = mel_to_hz(mel_edges)
     edges[0], edges[-1] = f_min, f_max  # exact ends: no round-off sliver beyond the range
@@ -109,7 +111,7 @@ class LogMelSpectrogram(nn.Module):
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
         self.n_mels = int(n_mels)
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.n_fft, device="cpu"), persistent=False)  # a constant, also when built on meta
         self.register_buffer(
             "filters", mel_filterbank(self.n_fft, self.n_mels, self.sample_rate, f_min, f_max), persistent=False
         )

@@ -88,7 +88,7 @@ class STFTEncoder(nn.Module):
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
         self.time_stride = int(time_stride)
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.n_fft, device="cpu"), persistent=False)  # a constant, also when built on meta
         bins = self.n_fft // 2 + 1
         self.input = nn.Conv1d(self.in_channels * bins, width, kernel_size=3, padding=1)
         self.frame_rate = _residual_stack(width, dilations)
@@ -171,7 +171,7 @@ class ISTFTDecoder(nn.Module):
         self.input_length = needed if input_length is None else int(input_length)
         if self.input_length < needed:
             raise ValueError(f"{self.input_length} latent steps cannot cover {self.frames} STFT frames; need {needed}")
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.n_fft, device="cpu"), persistent=False)  # a constant, also when built on meta
         self.bins = self.n_fft // 2 + 1
         self.input = nn.Conv1d(self.in_channels, width, kernel_size=3, padding=1)
         self.latent_rate = _residual_stack(width, dilations)
@@ -225,7 +225,7 @@ class ISTFTDecoder(nn.Module):
 
     def _head_rows(self, part: int) -> Tensor:
         """The head's output rows of log magnitudes (``part`` 0) or phases (1; 1 and 2 for ``vector``): per channel, all bins of each."""
-        rows = torch.arange(self.out_channels * self.parts * self.bins).reshape(self.out_channels, self.parts, self.bins)
+        rows = torch.arange(self.out_channels * self.parts * self.bins, device="cpu").reshape(self.out_channels, self.parts, self.bins)
         return rows[:, part].reshape(-1)
 
     def _accumulate(self, offsets: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
@@ -50,6 +50,18 @@ def read_weights(run_dir: str | Path) -> dict[str, Tensor]:
         raise RunError(f"{run_dir}: no {WEIGHTS_NAME}; the run has not saved weights yet")
     try:
         return load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise RunError(f"{weights}: corrupt or truncated weights file ({error})") from None
+
+
+def weight_shapes(run_dir: str | Path) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape from the safetensors header alone (no tensor is read), or one clear :class:`RunError`."""
+    weights = Path(run_dir) / WEIGHTS_NAME
+    if not weights.is_file():
+        raise RunError(f"{run_dir}: no {WEIGHTS_NAME}; the run has not saved weights yet")
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise RunError(f"{weights}: corrupt or truncated weights file ({error})") from None
 
