@@ -77,10 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = argv[0]
     if name not in COMMANDS:
         top_parser().error(f"argument COMMAND: invalid choice: {name!r} (choose from {', '.join(COMMANDS)})")
-    parser, module = command_parser(name)
-    args = parser.parse_args(argv[1:])
-    args.command = name
     try:
+        parser, module = command_parser(name)  # imports the command: seconds for train (Lightning)
+        args = parser.parse_args(argv[1:])
+        args.command = name
         return int(module.run(args) or 0)
     except DirvaeError as error:
         printer.error(name, str(error))

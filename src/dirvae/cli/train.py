@@ -21,7 +21,7 @@ from dirvae.training.config import TrainConfig, read_config_file, resolve
 from dirvae.training.options import add_flags
 from dirvae.training.resume import past_cap, resume_checkpoint, saved_layer, saved_run
 from dirvae.training.run import new_run_dir, train
-from dirvae.training.signals import Terminated
+from dirvae.training.signals import Terminated, ignore_ctrl_c_until_exit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = train(config, run_dir, resume_from=resume_from)
         except KeyboardInterrupt as stop:
+            ignore_ctrl_c_until_exit()
             what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
             say(f"{what}: checkpoint saved; resume with: dirvae train --load {run_dir}")
             return 143 if isinstance(stop, Terminated) else 130

@@ -34,6 +34,7 @@ from safetensors import safe_open
 from dirvae.io.atomic import atomic_write
 from dirvae.errors import RunError
 from dirvae.training.background import BackgroundWriter
+from dirvae.training.signals import saving_ignores_ctrl_c
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
@@ -185,9 +186,10 @@ class RunExport(L.Callback):
         self._settle()
         if isinstance(exception, KeyboardInterrupt):
             self.interrupted = True
-            self.terminated = type(exception).__name__ == "Terminated"  # SIGTERM (training.run.Terminated)
-            trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)
-            self._flush()
+            self.terminated = type(exception).__name__ == "Terminated"  # SIGTERM (training.signals.Terminated)
+            with saving_ignores_ctrl_c():
+                trainer.save_checkpoint(last_checkpoint(self.run_dir), weights_only=False)
+                self._flush()
         elif trainer.global_step > 0 and all(torch.isfinite(p).all() for p in pl_module.parameters()):
             # A crash: keep the last finished step, unless the weights themselves are already ruined.
             try:

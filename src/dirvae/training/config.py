@@ -270,6 +270,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return int(number)
         return float(number)
     if kind.startswith("str") and not isinstance(value, str):
+        if isinstance(value, (list, tuple, dict, set)):  # "run-dir: [1]" must not become a folder named "[1]"
+            raise DirvaeError(f"{source}: {flag} must be text, got {value!r}")
         return str(value)
     return value
 

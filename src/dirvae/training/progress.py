@@ -3,7 +3,8 @@
 A progress bar written to a file is thousands of carriage-return updates;
 ``dirvae train`` uses this Lightning progress bar when stderr is not a
 terminal.  Each line carries the epoch's mean training loss and ELBO, the
-latest validation ELBO, the throughput and the elapsed time.
+validation figures when a validation ran since the last line (never stale
+ones as if new), the throughput and the elapsed time.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class EpochLines(ProgressBar):
         self._started = 0.0
         self._epoch_started = 0.0
         self._epoch_step = 0
+        self._validated = False
 
     def disable(self) -> None:
         self._enabled = False
@@ -56,6 +58,9 @@ class EpochLines(ProgressBar):
         self._epoch_started = time.perf_counter()
         self._epoch_step = trainer.global_step
 
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._validated = not trainer.sanity_checking
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._enabled or not trainer.is_global_zero:
             return
@@ -67,9 +72,10 @@ class EpochLines(ProgressBar):
             if name in means:
                 parts.append(f"{label} {means[name]:.2f}")
         metrics = trainer.callback_metrics
-        for name in ("val/elbo", "val/psnr"):
+        for name in ("val/elbo", "val/psnr") if self._validated else ():
             if name in metrics:
                 parts.append(f"{name} {float(metrics[name]):.2f}")
+        self._validated = False
         steps = trainer.global_step - self._epoch_step
         seconds = now - self._epoch_started
         if steps and seconds > 0:

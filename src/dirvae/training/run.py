@@ -125,7 +125,9 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     # Model, and the CPU threads it gets.
     model = build_model(run)
     if accelerator == "cpu":
-        torch.set_num_threads(cpu_threads(options.threads, model, run.data.item_shape))
+        threads, why = cpu_threads(options.threads, model, run.data.item_shape)
+        torch.set_num_threads(threads)
+        printer.note(why)
 
     # Length of the run and the KL schedule over it.
     epochs = trainers.epoch_cap(options, embedded)

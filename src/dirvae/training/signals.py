@@ -1,11 +1,19 @@
-"""SIGTERM as Ctrl-C: ``kill``, schedulers and container stops save a checkpoint within one step."""
+"""SIGTERM as Ctrl-C, and a second Ctrl-C that waits for the save instead of breaking it.
+
+``kill``, schedulers and container stops save a checkpoint within one step,
+as Ctrl-C does.  While that save (and the writes behind it) runs, a further
+Ctrl-C only says to wait: raised there, it would cut the save short and end
+in a traceback from the interpreter's shutdown.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+
+from dirvae import printer
 
 
 class Terminated(KeyboardInterrupt):
@@ -31,3 +39,26 @@ def sigterm_saves() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_for_the_save(signum: int, frame: Any) -> None:
+    printer.note("still saving the checkpoint; it will stop as soon as the files are written")
+
+
+@contextmanager
+def saving_ignores_ctrl_c() -> Iterator[None]:
+    """Within the block, Ctrl-C says "still saving" instead of raising (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: Callable[..., Any] | int | None = signal.signal(signal.SIGINT, _wait_for_the_save)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def ignore_ctrl_c_until_exit() -> None:
+    """After an interrupted run has saved: a Ctrl-C while the process exits (waiting for its last writes) is quiet."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _wait_for_the_save)

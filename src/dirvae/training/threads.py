@@ -1,33 +1,70 @@
-"""How many torch threads a CPU run uses: all the idle cores, and never more."""
+"""How many torch threads a CPU run uses: the cores idle now, never more, and the choice said in one line."""
 
 from __future__ import annotations
 
 import math
 import os
+import time
+from typing import Callable
 
 import torch
 
 SMALL_MODEL_PARAMETERS = 5_000_000
 SMALL_ITEM_VALUES = 4096
 """Below both (the digits MLP), a CPU step is dominated by dispatch, and a second thread only spin-waits."""
+SAMPLE_SECONDS = 0.2
+"""How long the machine's CPU use is watched before choosing: long enough to average a scheduler's jitter."""
 
 
-def cpu_threads(requested: int | None, model: torch.nn.Module, item_shape: tuple[int, ...]) -> int:
-    """Torch intra-op threads for CPU training: ``requested`` (``--threads``), or a choice that cannot oversubscribe.
+def _cpu_times() -> tuple[float, float] | None:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat (Linux), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [float(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores_now(seconds: float = SAMPLE_SECONDS) -> float:
+    """How many cores other work keeps busy right now: CPU use over a short sample.
+
+    The 1-minute load average lags: right after another job ends it still
+    reports the cores busy, and a run started then kept one thread for its
+    whole length.  Falls back to the load average where /proc/stat is missing.
+    """
+    cores = os.cpu_count() or 1
+    before = _cpu_times()
+    if before is None:
+        try:
+            return float(os.getloadavg()[0])
+        except OSError:
+            return 0.0
+    time.sleep(seconds)
+    after = _cpu_times()
+    if after is None or after[1] <= before[1]:
+        return 0.0
+    return cores * (after[0] - before[0]) / (after[1] - before[1])
+
+
+def cpu_threads(
+    requested: int | None, model: torch.nn.Module, item_shape: tuple[int, ...], *, busy: Callable[[], float] = busy_cores_now
+) -> tuple[int, str]:
+    """Torch intra-op threads for CPU training and the line that says why: ``requested`` (``--threads``), or a safe choice.
 
     Torch's threads spin-wait for each other; when another process holds a
     core they wait for a whole scheduler slice per operation, and one measured
     run fell from 9,115 to 295 samples/s.  So small models get one thread, and
-    larger ones only the cores that the load average says are idle.
+    larger ones the cores that are idle now.
     """
-    if requested:
-        return requested
     cores = os.cpu_count() or 1
+    plural = "s" if cores != 1 else ""
+    if requested:
+        return requested, f"{requested} CPU thread{'s' if requested != 1 else ''} (--threads; {cores} core{plural})"
     small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS and math.prod(item_shape) <= SMALL_ITEM_VALUES
     if small:
-        return 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
+        return 1, f"1 CPU thread (a small model: a second thread only waits; {cores} core{plural}); --threads N to choose"
+    load = busy()
+    threads = max(1, min(cores, int(cores - load + 0.5)))
+    return threads, f"{threads} CPU thread{'s' if threads != 1 else ''} ({cores} core{plural}, {load:.1f} busy); --threads N to choose"
