@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, TextIO
+import warnings
+from contextlib import contextmanager
+from typing import Callable, Iterator, TextIO
 
 
 def is_rank_zero() -> bool:
@@ -56,3 +58,26 @@ def warner(command: str) -> Callable[[str], None]:
 def article(word: str) -> str:
     """"an" before image and audio, "a" before video."""
     return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+@contextmanager
+def warnings_as_lines(categories: tuple[type[Warning], ...], line: Callable[[Warning], str], command: str | None = None) -> Iterator[None]:
+    """Within the block, warnings of ``categories`` print as ``dirvae: warning text`` lines, without source paths.
+
+    Library code warns (a user of the library can filter by category); the
+    command line shows the same event as one of its own lines.  Forked
+    DataLoader workers inherit the hook, so their warnings print the same way.
+    """
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, source=None):  # noqa: ANN001 - warnings' signature
+        if issubclass(category, categories):
+            note(line(message), command)
+        else:
+            previous(message, category, filename, lineno, file, source)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous

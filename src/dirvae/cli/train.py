@@ -15,6 +15,8 @@ import warnings
 from pathlib import Path
 
 from dirvae import printer
+from dirvae.data.audio import ShortFileWarning
+from dirvae.data.bad_files import UnreadableFileWarning, warning_line
 from dirvae.errors import DirvaeError
 from dirvae.training.checkpoints import read_progress
 from dirvae.training.config import TrainConfig, read_config_file, resolve
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         if resume_from is not None:
             say(f"resuming {run_dir} from {resume_from}")
         try:
-            result = train(config, run_dir, resume_from=resume_from)
+            with printer.warnings_as_lines((UnreadableFileWarning, ShortFileWarning), warning_line):
+                result = train(config, run_dir, resume_from=resume_from)
         except KeyboardInterrupt as stop:
             ignore_ctrl_c_until_exit()
             what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"

@@ -18,7 +18,19 @@ import torch
 
 
 class UnreadableFileWarning(UserWarning):
-    """A data file was skipped because it could not be read."""
+    """A data file was skipped because it could not be read (``path``, ``reason``)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"skipping unreadable file {path} ({reason})")
+        self.path = path
+        self.reason = reason
+
+
+def warning_line(warning: Warning | str) -> str:
+    """The user's line for a data warning: ``skipping FILE: reason`` for a skipped file, else its first line."""
+    if isinstance(warning, UnreadableFileWarning):
+        return f"skipping {warning.path}: {warning.reason}"
+    return (str(warning).strip().splitlines() or [""])[0]
 
 
 def describe_error(error: BaseException) -> str:
@@ -82,4 +94,4 @@ class BadFiles:
                     return
                 self._flags[index] = 1
         reason = error if isinstance(error, str) else describe_error(error)
-        warnings.warn(f"skipping unreadable file {name} ({reason})", UnreadableFileWarning, stacklevel=3)
+        warnings.warn(UnreadableFileWarning(name, reason), stacklevel=3)

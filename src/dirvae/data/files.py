@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dirvae.data.formats import KINDS, accepted_formats, extension
+from dirvae.data.formats import accepted_formats, extension, registered_kinds
 from dirvae.errors import DataError
 
 
@@ -156,7 +156,7 @@ def detect_modality(directory: str | os.PathLike, max_files: int = 2000) -> str 
     seen = 0
     for relative in walk_files(root):
         ext = extension(relative)
-        for kind, extensions in KINDS.items():
+        for kind, extensions in registered_kinds().items():
             if ext in extensions:
                 votes[kind] += 1
                 seen += 1

@@ -67,6 +67,14 @@ def register_kind(name: str, extensions: frozenset[str]) -> None:
     KINDS[name] = frozenset(extensions)
 
 
+def registered_kinds() -> dict[str, frozenset[str]]:
+    """:data:`KINDS`, the built-in modalities registered first: what a folder holds must not depend on
+    whether something else imported :mod:`dirvae.modalities` before (``from dirvae.data import ImageFolder`` alone)."""
+    if not KINDS:
+        import dirvae.modalities  # noqa: F401  (registers the built-ins, which import this module)
+    return KINDS
+
+
 def accepted_formats(extensions: frozenset[str]) -> str:
     """Extensions as one line, for error messages."""
     return " ".join(sorted(ext.lstrip(".") for ext in extensions))

@@ -68,6 +68,21 @@ def _stack(tensors: list[Tensor]) -> Tensor:
         return torch.stack(tensors)
 
 
+def share_bad_files(dataset: Dataset) -> None:
+    """Before workers start: the reader under any subsets keeps its bad files in shared memory.
+
+    The training and validation splits are subsets of one reader, each with
+    its own workers; sharing the reader's record means each bad file is warned
+    about once and counted once, whichever worker of which loader meets it.
+    """
+    reader = dataset
+    while not hasattr(reader, "bad_files") and hasattr(reader, "dataset"):
+        reader = reader.dataset  # Subset, GroupedSubset, Relabelled
+    bad_files = getattr(reader, "bad_files", None)
+    if bad_files is not None and hasattr(reader, "paths"):
+        bad_files.share(len(reader.paths))
+
+
 def make_loader(
     dataset: Dataset,
     batch_size: int,
@@ -89,9 +104,8 @@ def make_loader(
         raise DataError(f"batch size must be at least 1, not {batch_size!r}")
     if int(num_workers) < 0:
         raise DataError(f"num_workers must be 0 or more, not {num_workers!r}")
-    bad_files = getattr(dataset, "bad_files", None)
-    if int(num_workers) > 0 and bad_files is not None and hasattr(dataset, "paths"):
-        bad_files.share(len(dataset.paths))  # one warning and one count per file, across workers
+    if int(num_workers) > 0:
+        share_bad_files(dataset)
     generator = None
     if seed is not None:
         generator = torch.Generator()

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from dirvae.data.bad_files import describe_error
+from dirvae.data.bad_files import describe_error, warning_line
 from dirvae.data.formats import KINDS, extension
 from dirvae.errors import DataError
 from dirvae.modalities import MODALITIES
@@ -120,7 +120,7 @@ def forwarding_warnings(note: Callable[[str], None] | None) -> Iterator[None]:
     if note is not None:
         seen = set()
         for warning in caught:
-            line = (str(warning.message).strip().splitlines() or [""])[0]
+            line = warning_line(warning.message)
             if line and line not in seen:
                 seen.add(line)
                 note(line)

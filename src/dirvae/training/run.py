@@ -142,9 +142,8 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
         model, learning_rate=options.learning_rate, kl_schedule=schedule, scalar_every=options.scalars_every,
         psnr=spec.psnr, hparams=hparams_for(run),
     )  # fmt: skip
-    bad_files = getattr(dataset, "bad_files", None)
-    if bad_files is not None:
-        module.track_bad_files(lambda: [dataset.paths[i] for i in bad_files.indices()])
+    readers = [reader for reader in (dataset, data.val if val_data else None) if getattr(reader, "bad_files", None) is not None]
+    module.track_bad_files(lambda: sorted({reader.paths[i] for reader in readers for i in reader.bad_files.indices()}))
 
     # Where a resumed run stands.
     start = {"global_step": 0, "epoch": 0, "nonfinite": 0}

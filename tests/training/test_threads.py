@@ -1,0 +1,33 @@
+"""CPU threads follow what the machine does now, not the lagging 1-minute load average, and the choice is said."""
+
+import os
+
+import torch
+from torch import nn
+
+from dirvae.training import threads
+
+
+def test_an_idle_machine_with_a_high_load_average_gets_every_core(monkeypatch):
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.9, 3.9, 3.9))  # another job just ended
+    big = nn.Linear(3000, 2000)  # 6M parameters: not a small model
+    chosen, line = threads.cpu_threads(None, big, (3, 64, 64), busy=lambda: 0.1)
+    assert chosen == 4
+    assert line == "4 CPU threads (4 cores, 0.1 busy); --threads N to choose"
+
+
+def test_busy_cores_are_left_alone_and_small_models_or_flags_say_why(monkeypatch):
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    big = nn.Linear(3000, 2000)
+    assert threads.cpu_threads(None, big, (3, 64, 64), busy=lambda: 2.6)[0] == 1
+    assert threads.cpu_threads(None, big, (3, 64, 64), busy=lambda: 9.0)[0] == 1
+    small, line = threads.cpu_threads(None, nn.Linear(4, 4), (1, 28, 28), busy=lambda: 0.0)
+    assert small == 1 and "small model" in line
+    assert threads.cpu_threads(3, big, (3, 64, 64), busy=lambda: 4.0) == (3, "3 CPU threads (--threads; 4 cores)")
+
+
+def test_the_sample_reads_this_machine_and_stays_in_range():
+    busy = threads.busy_cores_now(0.05)
+    assert 0.0 <= busy <= (os.cpu_count() or 1) + 0.5
+    torch.set_num_threads(torch.get_num_threads())  # nothing changed
