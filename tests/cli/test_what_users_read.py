@@ -125,3 +125,17 @@ def test_a_second_ctrl_c_while_saving_waits_quietly_and_the_files_are_intact(tmp
     assert DirichletVAE.from_pretrained(tmp_path / "run") is not None
     resumed = run_cli("train", "--load", "run", "--iterations", "1", cwd=tmp_path, check=0)
     assert "nothing to train" in resumed.stderr or "done:" in resumed.stderr
+
+
+def test_the_best_validation_is_kept_loadable_and_named_in_the_closing_line(tmp_path, capsys, monkeypatch):
+    from dirvae.training.checkpoints import read_progress
+
+    result = run_cli("train", "--iterations", "450", "--run-dir", "run", cwd=tmp_path, check=0)
+    best = re.search(r"best val/elbo (-?[\d.]+) at step (\d+) \(best.safetensors", result.stderr)
+    assert best and int(best.group(2)) in (200, 400), result.stderr
+    assert read_progress(tmp_path / "run" / "checkpoints" / "best.ckpt")["global_step"] == int(best.group(2))
+    model = DirichletVAE.from_pretrained(tmp_path / "run", weights="best")
+    assert not model.training
+    monkeypatch.chdir(tmp_path)
+    assert use_cli(capsys, "sample", "run", "--weights", "best", "--n", "2", "--out", "best.png").returncode == 0
+    assert (tmp_path / "best.png").is_file()

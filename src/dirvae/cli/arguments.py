@@ -30,11 +30,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+def add_weights_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--weights", choices=["last", "best"], default="last",
+        help="which weights of the run: last (model.safetensors, default) or best (best.safetensors, the best validation's)",
+    )  # fmt: skip
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, *, seed: bool = False) -> None:
     """``RUN`` and ``--device`` (and ``--seed`` for commands that draw at random)."""
     parser.add_argument("run", metavar="RUN", help="a run directory written by 'dirvae train'")
     parser.add_argument(
         "--device", default="auto", help="where the model runs: auto (CUDA when present, else cpu), cpu, cuda, cuda:N, mps"
     )
+    add_weights_argument(parser)
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="random seed, for repeatable draws (default 0)")

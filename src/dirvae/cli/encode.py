@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise DirvaeError(f"--workers must be 0 or more, not {args.workers}")
-    model, run = load_run(args.run, args.device)
+    model, run = load_run(args.run, args.device, args.weights)
     spec = run.spec
     out = Path(args.out)
     check_output(out, ("csv", "npy"), "latents")

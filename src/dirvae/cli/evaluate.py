@@ -26,7 +26,7 @@ from torch.utils.data import Subset
 
 from dirvae import printer
 from dirvae.io.atomic import WriteError, atomic_write_json
-from dirvae.cli.arguments import positive_int
+from dirvae.cli.arguments import add_weights_argument, positive_int
 from dirvae.data import make_loader
 from dirvae.errors import DataError, DirvaeError
 from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--json", action="store_true", help="print one JSON object instead of the table")
     add("--out-dir", help="where evaluation.json and evaluation.png go (default RUN)")
     add("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    add_weights_argument(parser)
     add("--seed", type=int, default=0, help="random seed for the samples and the kNN folds (default 0)")
     add("--knn-k", type=positive_int, default=5, help="neighbours for the kNN accuracy (default 5)")
     add("--folds", type=positive_int, default=5, help="cross-validation folds for the kNN accuracy, grouped by file for audio and video (default 5)")
@@ -93,7 +94,7 @@ def chart_options(report: dict, latent_kind: str, name: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     _check_device(args.device)
-    model, run = load_run(args.run, args.device)
+    model, run = load_run(args.run, args.device, args.weights)
     data = Path(args.data)
     if not is_named_set(data, run) and not data.exists():
         raise DataError(f"{data}: no such folder")

@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, run = load_run(args.run, args.device)
+    model, run = load_run(args.run, args.device, args.weights)
     spec = run.spec
     warn = printer.warner("reconstruct")
     out = Path(args.out or spec.default_outputs["reconstruct"])

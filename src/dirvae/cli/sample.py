@@ -57,7 +57,7 @@ def parse_alpha(text: str, k: int) -> torch.Tensor:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, run = load_run(args.run, args.device)
+    model, run = load_run(args.run, args.device, args.weights)
     spec = run.spec
     out = Path(args.out or spec.default_outputs["sample"])
     kind = check_output(out, spec.output_kinds["sample"], f"{run.modality} samples")

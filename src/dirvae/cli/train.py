@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             f"skipped files {result.skipped_files}, non-finite losses {result.nonfinite_losses}, "
             f"sanitised gradient entries {result.sanitized_gradients}"
         )
+        if result.best:
+            say(result.best)
         say(f"results in {run_dir}/ (reconstructions, config.json, model.safetensors, checkpoints/, TensorBoard event files)")
         say(f"watch the logs with: tensorboard --logdir {run_dir.parent}  (each run is named after its folder)")
         if viewer is not None:

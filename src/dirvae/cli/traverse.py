@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, run = load_run(args.run, args.device)
+    model, run = load_run(args.run, args.device, args.weights)
     spec = run.spec
     out = Path(args.out or spec.default_outputs["traverse"])
     kind = check_output(out, spec.output_kinds["traverse"], f"{printer.article(run.modality)} {run.modality} traversal")

@@ -17,9 +17,13 @@ from torch import Tensor, nn
 from dirvae.errors import RunError
 from dirvae.model.config import DirichletVAEConfig
 from dirvae.runs.files import (
-    CONFIG_NAME, RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, weight_shapes, write_run,
+    BEST_WEIGHTS_NAME, CONFIG_NAME, RUN_FORMAT, WEIGHTS_NAME, RunSnapshot, read_config, read_weights, snapshot_run, weight_shapes, write_run,
 )
 from dirvae.version import __version__
+
+
+WEIGHT_CHOICES = {"last": WEIGHTS_NAME, "best": BEST_WEIGHTS_NAME}
+"""Which weights of a run to load: the last saved, or the best validation's."""
 
 
 class SavingMixin:
@@ -103,16 +107,21 @@ class SavingMixin:
         *,
         encoder: nn.Module | None = None,
         decoder: nn.Module | None = None,
+        weights: str = "last",
     ) -> "DirichletVAE":
         """Load a run directory's ``config.json`` + ``model.safetensors``, with no pickle.
 
-        Pass ``encoder``/``decoder`` for a model trained with custom networks
-        that the configuration cannot rebuild.  Every problem with the files
-        is one :class:`~dirvae.errors.RunError` naming the file.
+        ``weights="best"`` loads ``best.safetensors``, the best validation's
+        weights.  Pass ``encoder``/``decoder`` for a model trained with custom
+        networks that the configuration cannot rebuild.  Every problem with
+        the files is one :class:`~dirvae.errors.RunError` naming the file.
         """
         run_dir = Path(run_dir)
+        if weights not in WEIGHT_CHOICES:
+            raise ValueError(f"weights must be one of {', '.join(WEIGHT_CHOICES)}, got {weights!r}")
+        name = WEIGHT_CHOICES[weights]
         config = read_config(run_dir)
-        shapes = weight_shapes(run_dir)
+        shapes = weight_shapes(run_dir, name)
         # Shapes first, on the meta device: a damaged or hostile config.json that asks for
         # networks its weights do not fit (or no machine could hold) is one line, not an allocation.
         try:
@@ -120,8 +129,8 @@ class SavingMixin:
                 skeleton = cls.from_run_config(config, encoder=encoder, decoder=decoder)
         except (KeyError, TypeError, ValueError) as error:
             raise RunError(f"{run_dir / CONFIG_NAME}: configuration does not describe a model ({error})") from None
-        check_shapes(skeleton, shapes, run_dir)
-        state = read_weights(run_dir)
+        check_shapes(skeleton, shapes, run_dir / name)
+        state = read_weights(run_dir, name)
         model = cls.from_run_config(config, encoder=encoder, decoder=decoder)
         try:
             model.load_state_dict(state, strict=True)
@@ -129,7 +138,7 @@ class SavingMixin:
             lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
             detail = lines[1] if len(lines) > 1 else lines[0] if lines else "state dict mismatch"
             detail = detail if len(detail) <= 160 else detail[:157] + "..."
-            raise RunError(f"{run_dir / WEIGHTS_NAME}: weights do not match config.json ({detail})") from None
+            raise RunError(f"{run_dir / name}: weights do not match config.json ({detail})") from None
         return model.to(map_location).eval()
 
 
@@ -141,13 +150,13 @@ def memory_bytes() -> int | None:
         return None
 
 
-def check_shapes(skeleton: nn.Module, shapes: dict[str, tuple[int, ...]], run_dir: Path) -> None:
+def check_shapes(skeleton: nn.Module, shapes: dict[str, tuple[int, ...]], weights: Path) -> None:
     """Every tensor the configuration builds must be in the weights file with the same shape, and fit in memory."""
     expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items()}
     missing = sorted(set(expected) - set(shapes))
     unexpected = sorted(set(shapes) - set(expected))
     wrong = [name for name in expected if name in shapes and shapes[name] != expected[name]]
-    where = f"{run_dir / WEIGHTS_NAME}: weights do not match config.json"
+    where = f"{weights}: weights do not match config.json"
     if wrong:
         name = wrong[0]
         raise RunError(f"{where} ({name} is {list(shapes[name])} in the weights, {list(expected[name])} in the configuration)")
@@ -158,6 +167,6 @@ def check_shapes(skeleton: nn.Module, shapes: dict[str, tuple[int, ...]], run_di
     available = memory_bytes()
     if available is not None and needed > available:
         raise RunError(
-            f"{run_dir / CONFIG_NAME}: the model needs {needed / 2**30:,.1f} GiB for its parameters, "
+            f"{weights.parent / CONFIG_NAME}: the model needs {needed / 2**30:,.1f} GiB for its parameters, "
             f"more than this machine's {available / 2**30:,.1f} GiB"
         )

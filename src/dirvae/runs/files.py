@@ -23,6 +23,8 @@ from dirvae.runs.upgrade import RUN_FORMAT, upgrade
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+BEST_WEIGHTS_NAME = "best.safetensors"
+"""The weights of the best validation so far (``dirvae train`` with validation), beside the last ones."""
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
@@ -42,23 +44,29 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     return upgrade(config, path)
 
 
-def read_weights(run_dir: str | Path) -> dict[str, Tensor]:
+def read_weights(run_dir: str | Path, name: str = WEIGHTS_NAME) -> dict[str, Tensor]:
     """The run's state dict from safetensors (on the CPU), or one clear :class:`RunError`."""
     run_dir = Path(run_dir)
-    weights = run_dir / WEIGHTS_NAME
+    weights = run_dir / name
     if not weights.is_file():
-        raise RunError(f"{run_dir}: no {WEIGHTS_NAME}; the run has not saved weights yet")
+        raise RunError(missing_weights(run_dir, name))
     try:
         return load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise RunError(f"{weights}: corrupt or truncated weights file ({error})") from None
 
 
-def weight_shapes(run_dir: str | Path) -> dict[str, tuple[int, ...]]:
+def missing_weights(run_dir: str | Path, name: str) -> str:
+    if name == BEST_WEIGHTS_NAME:
+        return f"{run_dir}: no {name}; the run has not validated yet (best weights are kept by validation)"
+    return f"{run_dir}: no {name}; the run has not saved weights yet"
+
+
+def weight_shapes(run_dir: str | Path, name: str = WEIGHTS_NAME) -> dict[str, tuple[int, ...]]:
     """Each tensor's shape from the safetensors header alone (no tensor is read), or one clear :class:`RunError`."""
-    weights = Path(run_dir) / WEIGHTS_NAME
+    weights = Path(run_dir) / name
     if not weights.is_file():
-        raise RunError(f"{run_dir}: no {WEIGHTS_NAME}; the run has not saved weights yet")
+        raise RunError(missing_weights(run_dir, name))
     try:
         with safe_open(str(weights), framework="pt") as handle:
             return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
@@ -85,6 +93,12 @@ class RunSnapshot:
 
     state: dict[str, Tensor]
     config_text: str
+
+    def write_weights(self, run_dir: str | Path, name: str = WEIGHTS_NAME) -> Path:
+        """Only the weights, atomically, under ``name`` (the best weights share the run's config.json)."""
+        path = Path(run_dir) / name
+        atomic_write(path, lambda tmp: save_file(self.state, tmp, metadata={"format": RUN_FORMAT}))
+        return path
 
     def write(self, run_dir: str | Path) -> Path:
         """As :func:`write_run`: the weights, then the config, each atomically."""

@@ -64,7 +64,7 @@ def check_model(model: DirichletVAE, run: RunConfig, where: str | Path = CONFIG_
         )
 
 
-def load_run(run_dir: str | Path, device: str | None = None) -> tuple[DirichletVAE, RunConfig]:
+def load_run(run_dir: str | Path, device: str | None = None, weights: str = "last") -> tuple[DirichletVAE, RunConfig]:
     """The trained model (eval mode, on ``device``) and its record.
 
     Everything a user can get wrong is a :class:`RunError` with one line: not
@@ -73,6 +73,6 @@ def load_run(run_dir: str | Path, device: str | None = None) -> tuple[DirichletV
     (checked with one pass of a zero item).
     """
     run = read_run(run_dir)
-    model = DirichletVAE.from_pretrained(run_dir, pick_device(device))
+    model = DirichletVAE.from_pretrained(run_dir, pick_device(device), weights=weights)
     check_model(model, run, Path(run_dir) / CONFIG_NAME)
     return model, run

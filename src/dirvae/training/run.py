@@ -26,6 +26,7 @@ from dirvae.model import DirichletVAE
 from dirvae.modalities.opening import open_dataset
 from dirvae.runs.record import RunConfig
 from dirvae.training.background import BackgroundWriter
+from dirvae.training.best import BestCheckpoint
 from dirvae.training.checkpoints import RunExport, check_matches, last_checkpoint, read_progress
 from dirvae.training.config import TrainConfig
 from dirvae.training.data_module import DirvaeDataModule
@@ -56,6 +57,8 @@ class RunResult:
     session_nonfinite: int = 0
     stopped_nonfinite: bool = False
     epoch: int = 0
+    best: str | None = None
+    """Which step's weights were best on validation, for the closing line (None without validation)."""
 
 
 def build_model(run: RunConfig) -> DirichletVAE:
@@ -162,13 +165,14 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
         remove_orphans(folder)  # what a kill left mid-write; this process owns the run now
     writer = BackgroundWriter()  # checkpoints, exports and live-view renders, written off the training thread
     export = RunExport(run_dir, run, writer)
+    best = BestCheckpoint(run_dir, writer)
     view = LiveView(
         run_dir, spec, run.data, every_n_steps=options.log_every, min_seconds=options.view_seconds,
         inputs=data.validation_inputs(LiveView.COUNT), writer=writer,
     )  # fmt: skip
     trainer = trainers.make_trainer(
         options, run_dir, chosen_accelerator=accelerator, epochs=epochs, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-        val_batches=len(data.val_dataloader()), callbacks=[export, view], extra=callbacks, writer=writer,
+        val_batches=len(data.val_dataloader()), callbacks=[export, best, view], extra=callbacks, writer=writer,
     )  # fmt: skip
 
     # Fit.  Ctrl-C and SIGTERM save on the way out (RunExport) and end here as KeyboardInterrupt.
@@ -201,4 +205,5 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
         seconds=elapsed,
         samples_per_second=steps_done * options.batches * trainer.world_size / elapsed if elapsed > 0 else 0.0,
         rank_zero=bool(trainer.is_global_zero),
+        best=best.summary(),
     )
