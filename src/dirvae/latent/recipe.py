@@ -11,15 +11,18 @@ existed are read with the meaning they were trained with (:mod:`dirvae.runs.upgr
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from dirvae.latent.dirichlet import KLKind, Sampler
 
 AlphaTransform = Literal["softplus", "exp", "mean-concentration"]
 DecoderInput = Literal["simplex", "scaled", "log"]
 
-ALPHA_TRANSFORMS = ("softplus", "exp", "mean-concentration")
-DECODER_INPUTS = ("simplex", "scaled", "log")
-SAMPLERS = ("igca", "implicit")
-KL_KINDS = ("gamma", "dirichlet")
+# The choices, from the types themselves: each name is written once.
+ALPHA_TRANSFORMS: tuple[str, ...] = get_args(AlphaTransform)
+DECODER_INPUTS: tuple[str, ...] = get_args(DecoderInput)
+SAMPLERS: tuple[str, ...] = get_args(Sampler)
+KL_KINDS: tuple[str, ...] = get_args(KLKind)
 
 RECIPE_FIELDS = ("sampler", "kl_kind", "alpha_transform", "decoder_input", "learn_prior")
 
