@@ -192,7 +192,8 @@ def decoder_weight_norms(model) -> DecoderWeights:
     ``W_first @ W_head``, for a convolution the norm over output channels and
     kernel taps.  Otherwise the norm of the head's columns alone.
     """
-    head = model.decode_head.weight.detach().double()  # [F', K]
+    weight = getattr(model.decode_head, "weight", None)  # no head: the decoder reads the latent itself
+    head = weight.detach().double() if weight is not None else torch.eye(model.model_size, dtype=torch.float64)  # [F', K]
     first = _first_consumer(model)
     if (
         first is not None

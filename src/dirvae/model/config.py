@@ -52,6 +52,8 @@ class DirichletVAEConfig:
     alpha_floor: float = ALPHA_FLOOR
     prior_burn_in: int | None = None
     latent_shape: tuple[int, ...] | None = None
+    decode_head: bool = True
+    """A learned K → F' linear map before the decoder (False: the decoder reads the latent itself; runs saved before it had one)."""
 
     def __post_init__(self) -> None:
         if self.latent_shape is not None:

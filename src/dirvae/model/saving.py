@@ -54,6 +54,7 @@ class SavingMixin:
             alpha_floor=self.alpha_floor,
             prior_burn_in=self.prior_burn_in,
             latent_shape=self.latent_shape,
+            decode_head=not isinstance(self.decode_head, nn.Identity),
         )
 
     def save_pretrained(self, run_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:

@@ -103,6 +103,7 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
         alpha_floor: float = ALPHA_FLOOR,
         prior_burn_in: int | None = None,
         latent_shape: tuple[int, ...] | None = None,
+        decode_head: bool = True,
     ) -> None:
         super().__init__()
         if isinstance(config, nn.Module):  # the keyword form: DirichletVAE(encoder, decoder, K, ...)
@@ -122,6 +123,7 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
             "alpha_floor": alpha_floor,
             "prior_burn_in": prior_burn_in,
             "latent_shape": latent_shape,
+            "decode_head": decode_head,
         }
         loss_object = None if isinstance(reconstruction, str) else reconstruction
         if config is None:
@@ -203,7 +205,12 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
         else:
             self.mean_head = PointwiseLinear(f, k)
             self.log_variance_head = PointwiseLinear(f, k)
-        self.decode_head = PointwiseLinear(k, self.decoder_size, identity_init=(k == self.decoder_size))
+        if config.decode_head:
+            self.decode_head: nn.Module = PointwiseLinear(k, self.decoder_size, identity_init=(k == self.decoder_size))
+        elif self.decoder_size != k:
+            raise ValueError(f"decode_head=False feeds the decoder the latent itself: its input must be K = {k}, not {self.decoder_size}")
+        else:  # the decoder reads the simplex as it is (a topic mixture θᵀβ must see θ)
+            self.decode_head = nn.Identity()
         self.likelihood = make_reconstruction_loss(reconstruction)
 
         given = config.prior_alpha
@@ -300,8 +307,9 @@ class DirichletVAE(SavingMixin, GenerationMixin, nn.Module):
 
     def decoder_output(self, latent: Tensor) -> Tensor:
         """The decoder's raw output (logits for Bernoulli) for latents ``[B, K, *rest]``."""
-        weight = self.decode_head.weight
-        return self.decoder(self.decode_head(self.decoder_input_from_latent(latent).to(weight.dtype)))
+        weight = getattr(self.decode_head, "weight", None)
+        dtype = weight.dtype if weight is not None else next(self.decoder.parameters(), latent).dtype
+        return self.decoder(self.decode_head(self.decoder_input_from_latent(latent).to(dtype)))
 
     def decode(self, latent: Tensor) -> Tensor:
         """Latents ``[B, K, *rest]`` to data space."""
