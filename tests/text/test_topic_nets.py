@@ -1,0 +1,67 @@
+"""The topic networks and the multinomial loss: shapes, registration, sparse input, topic-word access."""
+
+import math
+
+import pytest
+import torch
+
+from dirvae import DirichletVAE
+from dirvae.losses import LOSSES, make_reconstruction_loss
+from dirvae.nets.registry import ARCHITECTURES, build_networks
+from dirvae.text import MultinomialLoss, topic_word  # registers the loss and the architecture
+from dirvae.text.loop import infer_theta, word_probabilities
+
+V, K = 30, 4
+
+
+def test_registered_by_name():
+    assert "multinomial" in LOSSES and "topic" in ARCHITECTURES
+    assert isinstance(make_reconstruction_loss("multinomial"), MultinomialLoss)
+
+
+def test_multinomial_loss_by_hand_and_on_sparse_targets():
+    logits = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
+    counts = torch.tensor([[2.0, 1.0, 0.0]])
+    loss = MultinomialLoss()
+    expected = -(2 * math.log(0.5) + math.log(0.25))
+    assert loss(logits, counts).item() == pytest.approx(expected)
+    assert loss(logits, counts.to_sparse()).item() == pytest.approx(expected)
+    assert torch.allclose(loss.mean(logits + 3.0), torch.tensor([[0.5, 0.25, 0.25]]))
+
+
+@pytest.mark.parametrize("decoder", ["prodlda", "mixture"])
+@pytest.mark.parametrize("latent", ["dirichlet", "gaussian"])
+def test_a_model_trains_a_step_and_exposes_topics(decoder, latent):
+    torch.manual_seed(0)
+    encoder, topic_decoder = build_networks(
+        "topic", {"vocab_size": V, "model_size": K, "decoder": decoder, "softmax_input": latent == "gaussian"}
+    )
+    model = DirichletVAE(
+        encoder, topic_decoder, K, latent=latent, decoder_input="simplex", reconstruction="multinomial", prior_alpha=0.5
+    )
+    model.decode_head.requires_grad_(False)
+    counts = torch.poisson(torch.full((8, V), 0.5))
+    terms = model.loss(counts.to_sparse())  # batches may stay sparse up to the encoder and the loss
+    assert torch.isfinite(terms.total)
+    terms.total.backward()
+    assert topic_word(topic_decoder).shape == (K, V)
+    if decoder == "mixture":
+        assert torch.allclose(topic_word(topic_decoder).sum(1), torch.ones(K))
+    import scipy.sparse as sp
+
+    theta = infer_theta(model, sp.csr_matrix(counts.numpy()))
+    assert theta.shape == (8, K) and abs(theta.sum(1) - 1).max() < 1e-5
+    assert (infer_theta(model, sp.csr_matrix(counts.numpy())) == theta).all()  # deterministic
+    p = word_probabilities(model, sp.csr_matrix(counts.numpy()))
+    assert p.shape == (8, V) and abs(p.sum(1) - 1).max() < 1e-5
+
+
+def test_encoder_rejects_a_wrong_vocabulary_size():
+    encoder, _ = build_networks("topic", {"vocab_size": V, "model_size": K})
+    with pytest.raises(ValueError, match="counts"):
+        encoder(torch.zeros(2, V + 1))
+
+
+def test_topic_word_needs_a_topic_decoder():
+    with pytest.raises(TypeError):
+        topic_word(torch.nn.Linear(2, 2))
