@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from dirvae.atomic import atomic_write_bytes
+from dirvae.io.atomic import atomic_write_bytes
 
 VOCABULARY_FILE = "vocabulary.json"
 DEFAULT_VOCAB_SIZE = 2000
