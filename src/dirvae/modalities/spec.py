@@ -88,8 +88,9 @@ class Modality:
     """What ``FILE#key=N`` picks inside one file (``window``, ``frame``); None: a file is one item."""
     holds_out_files: ClassVar[bool] = False
     """Validation holds out whole files (items of one file are near copies), not single items."""
-    learning_rate: ClassVar[float | None] = None
-    """The default learning rate, where it differs from the optimiser's (:data:`dirvae.training.optim.LEARNING_RATE`)."""
+    option_defaults: ClassVar[dict[str, Any]] = {}
+    """Training options this modality defaults differently (``learning_rate``, ``batches``, ...): they sit between
+    the built-in defaults and anything a user gives; a run records what they resolved to."""
     psnr: ClassVar[bool] = False
     """Validation also reports PSNR (items are pictures in [0, 1])."""
     mixes_files: ClassVar[bool] = False

@@ -72,7 +72,8 @@ class TrainConfig:
     batches: int = option(32, "batch size, as in the seed (default 32)", **POSITIVE)
     learning_rate: float | None = option(
         None, f"Adam learning rate (default {LEARNING_RATE:g}"
-        + "".join(f"; {MODALITIES[name].learning_rate:g} for {name}" for name in MODALITIES if MODALITIES[name].learning_rate) + ")",
+        + "".join(f"; {MODALITIES[name].option_defaults['learning_rate']:g} for {name}" for name in MODALITIES
+                  if "learning_rate" in MODALITIES[name].option_defaults) + ")",
         **POSITIVE,
     )  # fmt: skip
     model_size: int | None = option(
@@ -169,9 +170,6 @@ class TrainConfig:
         if self.shuffle_all is not None:
             return self.shuffle_all
         return self.shuffle is None and not self.shuffle_dir
-
-    def learning_rate_or_default(self) -> float:
-        return self.learning_rate if self.learning_rate is not None else self.modality().learning_rate or LEARNING_RATE
 
     def latent_recipe(self) -> dict[str, Any]:
         """The recipe's five fields, with the named preset filling what no flag set."""
@@ -291,12 +289,17 @@ def resolve(*layers: dict[str, Any]) -> TrainConfig:
     merged: dict[str, Any] = {}
     for layer in layers:
         merged.update({k: v for k, v in layer.items() if k in FIELD_NAMES})
+    # The modality's own defaults sit between the built-in ones and anything given.
+    modality = merged.get("type", DEFAULT_MODALITY)
+    if modality in MODALITIES:
+        merged = {**MODALITIES[modality].option_defaults, **merged}
     try:
         config = TrainConfig(**merged)
     except TypeError as error:
         raise DirvaeError(f"bad configuration: {error}") from None
     validate(config)
-    config = dataclasses.replace(config, learning_rate=config.learning_rate_or_default())
+    if config.learning_rate is None:
+        config = dataclasses.replace(config, learning_rate=LEARNING_RATE)
     try:
         config.latent_recipe()
     except ValueError as error:

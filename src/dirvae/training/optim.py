@@ -78,7 +78,7 @@ class GradientSanitizer:
 
 
 LEARNING_RATE = 1e-3
-"""Adam's learning rate unless given (a modality may choose its own: :attr:`dirvae.modalities.Modality.learning_rate`)."""
+"""Adam's learning rate unless given (a modality may choose its own: :attr:`dirvae.modalities.Modality.option_defaults`)."""
 
 
 def make_optimizer(parameters: Iterable[nn.Parameter], learning_rate: float = LEARNING_RATE, *, fused: bool = True) -> torch.optim.Adam:
