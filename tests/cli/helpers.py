@@ -66,6 +66,27 @@ def write_audio(folder: Path, n: int = 3, seconds: float = 1.0, rate: int = 8000
     return folder
 
 
+TOPIC_WORDS = {
+    "space": "planet orbit rocket star galaxy moon launch telescope astronaut comet".split(),
+    "food": "bread cheese recipe oven butter flour sugar dinner kitchen spice".split(),
+    "music": "guitar song melody concert piano rhythm band drum singer chord".split(),
+}
+
+
+def write_documents(folder: Path, per_topic: int = 20, words: int = 40, seed: int = 0) -> Path:
+    """Text files in one sub-folder (label) per topic: mostly that topic's words, some of another's."""
+    rng = np.random.default_rng(seed)
+    topics = list(TOPIC_WORDS.values())
+    for label, vocabulary in TOPIC_WORDS.items():
+        target = folder / label
+        target.mkdir(parents=True, exist_ok=True)
+        for index in range(per_topic):
+            other = topics[rng.integers(len(topics))]
+            text = " ".join(rng.choice(vocabulary, words)) + " " + " ".join(rng.choice(other, words // 5))
+            (target / f"{label}{index:03d}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
 def write_video(path: Path, frames: int = 12, size: int = 32) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:

@@ -13,7 +13,7 @@ import torch
 from dirvae import DirichletVAE
 from dirvae.modalities import MODALITIES
 from dirvae.runs.loading import load_run
-from tests.cli.helpers import ok, write_audio, write_images, write_video
+from tests.cli.helpers import ok, write_audio, write_documents, write_images, write_video
 
 
 def _images(folder: Path) -> list[str]:
@@ -33,7 +33,12 @@ def _video(folder: Path) -> list[str]:
     return ["--image-size", "16"]
 
 
-BUILDERS = {"image": _images, "audio": _audio, "video": _video}
+def _text(folder: Path) -> list[str]:
+    write_documents(folder, per_topic=12)
+    return ["--min-df", "1"]
+
+
+BUILDERS = {"image": _images, "audio": _audio, "video": _video, "text": _text}
 """Per modality: write a tiny folder of its data, return the flags that size its run."""
 
 
@@ -45,6 +50,7 @@ def test_every_registered_modality_has_a_builder():
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_a_folder_trains_saves_loads_and_serves_every_tool(name, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIRVAE_CACHE", str(tmp_path / "cache"))
     spec = MODALITIES[name]
     data = tmp_path / "data"
     flags = BUILDERS[name](data)

@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--nll-samples", type=positive_int, default=500, help="importance samples per item for the NLL (default 500)")
     add("--batch-size", type=positive_int, default=100, help="items encoded at once (default 100)")
     add("--limit", type=positive_int, metavar="N", help="evaluate only the first N items")
+    add("--reference", metavar="DIR", help="text: the documents whose co-occurrences score topic coherence (NPMI; default DIR itself)")
     add("--json", action="store_true", help="print one JSON object instead of the table")
     add("--out-dir", help="where evaluation.json and evaluation.png go (default RUN)")
     add("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data)
     if not is_named_set(data, run) and not data.exists():
         raise DataError(f"{data}: no such folder")
-    dataset = open_dataset(run.data.at(data))
+    dataset = opened = open_dataset(run.data.at(data))
     if len(dataset) == 0:
         raise DataError(f"{data}: no items to evaluate")
     if hasattr(dataset, "locate"):
@@ -117,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     except torch.cuda.OutOfMemoryError:
         raise DirvaeError(f"out of GPU memory; lower --batch-size (now {args.batch_size})") from None
-    report = {"run": str(args.run), "data": str(args.data), **report}
+    reference = open_dataset(run.data.at(args.reference)) if args.reference else None
+    extra = run.spec.extra_metrics(model, opened, run.data, reference=reference)
+    report = {"run": str(args.run), "data": str(args.data), **report, **({"modality_metrics": extra} if extra else {})}
 
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.run)
     components = report["components"]

@@ -76,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
             names.append(f"{name} (its most energetic {spec.item_key})" if chosen else name)
     latents = model.interpolation_path(ends[0], ends[1], args.steps, args.path)
     steps = model.decode_in_chunks(latents, args.batch_size)
-    written = spec.write_interpolation(steps, (ends[0], ends[1]), out, kind, run.data, fps=args.fps)
+    written = spec.write_interpolation(steps, (ends[0], ends[1]), out, kind, run.data, fps=args.fps, latents=latents.cpu())
     printer.result("interpolate", f"wrote {args.steps} steps from {names[0]} to {names[1]} ({args.path} path) to {written}")
     return 0

@@ -27,13 +27,14 @@ class Command(NamedTuple):
 
 
 COMMANDS: dict[str, Command] = {
-    "train": Command("dirvae.cli.train", "Train a Dirichlet VAE on a folder of images, audio or video (or the embedded digits)."),
+    "train": Command("dirvae.cli.train", "Train a Dirichlet VAE on a folder of images, audio, video or text (or the embedded digits)."),
     "sample": Command("dirvae.cli.sample", "Draw latents from the prior (or Dir(--alpha)) and decode them."),
     "reconstruct": Command("dirvae.cli.reconstruct", "Encode inputs and decode them again: inputs and reconstructions side by side."),
     "interpolate": Command("dirvae.cli.interpolate", "Walk the latent space from input A to input B and decode every step."),
     "traverse": Command("dirvae.cli.traverse", "Show what each latent component has learned: one row per component."),
     "encode": Command("dirvae.cli.encode", "Write each item's posterior: one row per file (per window for audio, per frame for video)."),
     "evaluate": Command("dirvae.cli.evaluate", "Evaluate a trained run on held-out data: NLL, ELBO, kNN accuracy and component collapse."),
+    "topics": Command("dirvae.cli.topics", "List a topic model's topics: top words with weights, most prevalent first."),
 }
 
 
@@ -49,7 +50,7 @@ def top_parser() -> argparse.ArgumentParser:
     listing = "\n".join(f"  {name:<12} {command.summary}" for name, command in COMMANDS.items())
     parser = OneLineParser(
         prog="dirvae",
-        description="Dirichlet Variational Autoencoders for images, audio and video.",
+        description="Dirichlet Variational Autoencoders for images, audio, video and text.",
         epilog=f"commands:\n{listing}\n\n'dirvae COMMAND --help' describes one.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="dirvae [-h] [--version] COMMAND ...",

@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or spec.default_outputs["traverse"])
     kind = check_output(out, spec.output_kinds["traverse"], f"{printer.article(run.modality)} {run.modality} traversal")
     k, steps = model.model_size, args.steps
-    decoded = model.decode_in_chunks(model.traversal_latents(steps, args.reach), args.batch_size)
+    latents = model.traversal_latents(steps, args.reach)
+    decoded = model.decode_in_chunks(latents, args.batch_size)
     rows = decoded.view(k, steps, *decoded.shape[1:])
-    written = spec.write_traversal(rows, out, kind, run.data, fps=args.fps)
+    written = spec.write_traversal(rows, out, kind, run.data, fps=args.fps, latents=latents.view(k, steps, *latents.shape[1:]).cpu())
     printer.result("traverse", f"wrote {k} components × {steps} steps (reach {args.reach:g}) to {written}")
     return 0

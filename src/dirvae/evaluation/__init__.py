@@ -177,6 +177,8 @@ def evaluate_model(
         if data.shape[0] == 0:
             continue
         data = data.to(device)
+        if data.layout != torch.strided:  # sparse batches (bags of words) are scored a batch at a time, dense
+            data = data.to_dense()
         binary = binary and bool(((data == 0) | (data == 1)).all())
         rows = max_rows or max(1, min(DEFAULT_MAX_ROWS, VALUES_PER_CHUNK // max(1, data[0].numel())))
         parts.append(importance_sampled_nll(model, data, nll_samples, max_rows=rows, info=info))

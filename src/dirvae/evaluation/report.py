@@ -78,6 +78,8 @@ def format_table(report: dict[str, Any]) -> str:
     components = report["components"]
     rows.append(("mean latent per component (min..max)", _span(components["mean"])))
     rows.append(("decoder weight norm (min..max)", _span(components["decoder_weight_norm"])))
+    for name, value in (report.get("modality_metrics") or {}).items():  # what the run's modality adds (text: topics)
+        rows.append((name, _number(value, 4) if isinstance(value, float) else str(value)))
     if report.get("chart"):
         rows.append(("chart", str(report["chart"])))
     width = max(len(name) for name, _ in rows)

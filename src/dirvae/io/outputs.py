@@ -21,11 +21,16 @@ from dirvae.io.pictures import IMAGE_FORMATS, save_frames, save_gif, save_grid
 from dirvae.io.sounds import AUDIO_FORMATS, save_audio, save_audio_files
 from dirvae.io.video import VIDEO_FORMATS, save_video
 
+TEXT_SUFFIXES = {".txt": "plain", ".md": "markdown", ".json": "json"}
+
 KIND_NAMES = {
     "picture": "a picture (.png, .jpg, ...)",
     "gif": "an animated .gif",
     "movie": "a video (.mp4, .mov, .mkv)",
     "sound": "a sound (.wav, .flac)",
+    "plain": "plain text (.txt)",
+    "markdown": "Markdown (.md)",
+    "json": "JSON (.json)",
     "csv": "a .csv table",
     "npy": "a .npy array",
     "folder": "a folder (a path with no extension)",
@@ -33,7 +38,7 @@ KIND_NAMES = {
 
 
 def output_kind(path: str | Path) -> str:
-    """``picture``, ``gif``, ``movie``, ``sound``, ``csv``, ``npy``, ``folder`` or ``unknown``."""
+    """``picture``, ``gif``, ``movie``, ``sound``, ``plain``, ``markdown``, ``json``, ``csv``, ``npy``, ``folder`` or ``unknown``."""
     path = Path(path)
     if path.is_dir():
         return "folder"
@@ -48,6 +53,8 @@ def output_kind(path: str | Path) -> str:
         return "sound"
     if suffix in (".csv", ".npy"):
         return suffix[1:]
+    if suffix in TEXT_SUFFIXES:
+        return TEXT_SUFFIXES[suffix]
     if suffix == "":
         return "folder"
     return "unknown"

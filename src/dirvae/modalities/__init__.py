@@ -21,6 +21,7 @@ from dirvae.errors import DataError
 from dirvae.modalities.audio import AudioModality
 from dirvae.modalities.image import ImageModality
 from dirvae.modalities.spec import DataConfig, Modality
+from dirvae.modalities.text import TextModality
 from dirvae.modalities.video import VideoModality
 from dirvae.registry import Registry
 
@@ -34,7 +35,7 @@ def register_modality(modality: Modality) -> Modality:
     return modality
 
 
-for _modality in (VideoModality(), AudioModality(), ImageModality()):
+for _modality in (VideoModality(), AudioModality(), ImageModality(), TextModality()):
     register_modality(_modality)
 
 DEFAULT_MODALITY = ImageModality.name

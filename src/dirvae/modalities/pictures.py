@@ -115,13 +115,15 @@ class PictureOutputs:
             return f"{out}/ ({len(names)} PNG files, input left, reconstruction right)"
         return save_pictures(pairs, out, kind, fps=fps) + ", input left, reconstruction right"
 
-    def write_interpolation(self, steps: Tensor, ends: tuple[Tensor, Tensor], out: Path, kind: str, data: DataConfig, *, fps: float) -> str:
+    def write_interpolation(
+        self, steps: Tensor, ends: tuple[Tensor, Tensor], out: Path, kind: str, data: DataConfig, *, fps: float, latents: Tensor | None = None,
+    ) -> str:  # fmt: skip
         if kind in ("folder", "movie"):
             return save_pictures(steps, out, kind, fps=fps, stem="step")
         pictures, columns = for_viewing(steps.float().cpu(), ends[0].float().cpu(), ends[1].float().cpu(), kind)
         return save_pictures(pictures, out, kind, columns=columns, fps=fps, stem="step") + "; inputs A and B shown at both ends"
 
-    def write_traversal(self, rows: Tensor, out: Path, kind: str, data: DataConfig, *, fps: float) -> str:
+    def write_traversal(self, rows: Tensor, out: Path, kind: str, data: DataConfig, *, fps: float, latents: Tensor | None = None) -> str:
         k, steps = rows.shape[:2]
         if kind == "picture":
             return save_pictures(rows.flatten(0, 1), out, kind, columns=steps)
@@ -148,7 +150,7 @@ class PictureOutputs:
 
     def draw_view(
         self, run_dir: Path, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int,
-        *, held_out: bool, data: DataConfig,
+        *, held_out: bool, data: DataConfig, state: Any = None,
     ) -> None:  # fmt: skip
         grid = side_by_side(inputs.clamp(0, 1), reconstructions.clamp(0, 1))
         save_image(grid, run_dir / "reconstructions.png")

@@ -91,10 +91,12 @@ class SoundOutputs:
             save_audio(output, out / f"{stem}.reconstruction.wav", rate)
         return f"{out}/ ({len(sounds)} × .input.wav and .reconstruction.wav)"
 
-    def write_interpolation(self, steps: Tensor, ends: tuple[Tensor, Tensor], out: Path, kind: str, data: DataConfig, *, fps: float) -> str:
+    def write_interpolation(
+        self, steps: Tensor, ends: tuple[Tensor, Tensor], out: Path, kind: str, data: DataConfig, *, fps: float, latents: Tensor | None = None,
+    ) -> str:  # fmt: skip
         return save_sounds(steps, out, kind, data.sample_rate, stem="step")
 
-    def write_traversal(self, rows: Tensor, out: Path, kind: str, data: DataConfig, *, fps: float) -> str:
+    def write_traversal(self, rows: Tensor, out: Path, kind: str, data: DataConfig, *, fps: float, latents: Tensor | None = None) -> str:
         per_component = torch.stack([join_clips(row, data.sample_rate) for row in rows])  # [K, C, steps·T]
         return save_sounds(per_component, out, kind, data.sample_rate, stem="component")
 
@@ -111,7 +113,7 @@ class SoundOutputs:
 
     def draw_view(
         self, run_dir: Path, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int,
-        *, held_out: bool, data: DataConfig,
+        *, held_out: bool, data: DataConfig, state: Any = None,
     ) -> None:  # fmt: skip
         rate = data.sample_rate
         pair = join_clips([inputs[0], reconstructions[0]], rate)  # faded: no click between the two

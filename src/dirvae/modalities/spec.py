@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from dirvae.data.split import validation_split
 from dirvae.errors import DataError
 
 if TYPE_CHECKING:  # typing only: training options are defined above the modalities
@@ -97,6 +98,8 @@ class Modality:
     """Batches draw items of all files at random by default (``--shuffle-all``), rather than shuffling files."""
     named_sets: ClassVar[tuple[str, ...]] = ()
     """Data sets this modality embeds, named as a source or tool input where no such file exists (``digits``)."""
+    drop_last: ClassVar[bool] = False
+    """Training drops a short last batch (networks with batch norm need two items a batch)."""
     latent_field: ClassVar[str] = "average"
     """How ``encode`` writes a field of latents by default: ``average`` the positions, or ``flatten`` them."""
 
@@ -125,9 +128,21 @@ class Modality:
         """How the datasets name item ``index`` of file ``path``."""
         return str(path) if self.item_key is None else f"{path}#{self.item_key}={index}"
 
+    def prepare(self, data: DataConfig, val_fraction: float) -> DataConfig:
+        """Whatever must be learnt from the training data before it is read as items (text: the vocabulary)."""
+        return data
+
+    def split(self, dataset: Dataset, data: DataConfig, val_fraction: float) -> tuple[Dataset, Dataset | None]:
+        """(training, validation) items: the fixed split of :mod:`dirvae.data.split` unless a modality needs its own."""
+        return validation_split(dataset, val_fraction)
+
     # ---------------------------------------------------------------- models
     def default_architecture(self, data: DataConfig) -> str:
         return self.architectures[0]
+
+    def architecture_options(self, architecture: str, options: "TrainConfig") -> dict[str, Any]:
+        """Options this modality adds to an architecture's, from the training options (none by default)."""
+        return {}
 
     def default_model_size(self, architecture: str) -> int | None:
         """K for this modality's data when none is given (None: the architecture's own default)."""
@@ -144,12 +159,21 @@ class Modality:
             )
 
     # ------------------------------------------------------------ live view
+    def view_state(self, model: Any, latents: Tensor) -> Any:
+        """What the live view needs from the model besides decoded items, copied on the training thread (None: nothing)."""
+        return None
+
     def draw_view(
         self, run_dir: Path, experiment: Any, inputs: Tensor, reconstructions: Tensor, samples: Tensor, step: int,
-        *, held_out: bool, data: DataConfig,
+        *, held_out: bool, data: DataConfig, state: Any = None,
     ) -> None:  # fmt: skip
         """Write the live view: a file in the run directory and TensorBoard media (``experiment`` may be None)."""
         raise NotImplementedError
+
+    # ----------------------------------------------------------- evaluation
+    def extra_metrics(self, model: Any, dataset: Dataset, data: DataConfig, *, reference: Dataset | None = None) -> dict[str, Any]:
+        """Metrics of this modality beyond the generic report (``evaluate``); none by default."""
+        return {}
 
     # ---------------------------------------------------------------- tools
     output_kinds: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -166,11 +190,14 @@ class Modality:
         """``reconstruct(batch) -> batch`` decodes inputs; a modality may call it on other windows (audio overlap-add)."""
         raise NotImplementedError
 
-    def write_interpolation(self, steps: Tensor, ends: tuple[Tensor, Tensor], out: Path, kind: str, data: DataConfig, *, fps: float) -> str:
+    def write_interpolation(
+        self, steps: Tensor, ends: tuple[Tensor, Tensor], out: Path, kind: str, data: DataConfig, *, fps: float, latents: Tensor | None = None,
+    ) -> str:  # fmt: skip
+        """``latents`` are the path's points on the simplex, for modalities that show them (a topic mix)."""
         raise NotImplementedError
 
-    def write_traversal(self, rows: Tensor, out: Path, kind: str, data: DataConfig, *, fps: float) -> str:
-        """``rows`` is ``[K, steps, *item_shape]``: one row per component."""
+    def write_traversal(self, rows: Tensor, out: Path, kind: str, data: DataConfig, *, fps: float, latents: Tensor | None = None) -> str:
+        """``rows`` is ``[K, steps, *item_shape]``: one row per component (``latents`` ``[K, steps, K, ...]``)."""
         raise NotImplementedError
 
     def warn_inputs(self, names: list[str], data: DataConfig) -> str | None:

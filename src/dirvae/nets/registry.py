@@ -36,6 +36,8 @@ class Architecture:
     factory: NetworkFactory
     model_size: int
     options: OptionsFromShape
+    decode_head: bool = True
+    """Whether the model's learned head sits before this decoder (a mixture decoder must read θ itself)."""
 
     def __call__(self, **options: Any) -> tuple[nn.Module, nn.Module]:
         return self.factory(**options)
@@ -44,9 +46,11 @@ class Architecture:
 ARCHITECTURES: Registry[NetworkFactory] = Registry("architecture")
 
 
-def register_architecture(name: str, factory: NetworkFactory, *, model_size: int, options: OptionsFromShape) -> Architecture:
+def register_architecture(
+    name: str, factory: NetworkFactory, *, model_size: int, options: OptionsFromShape, decode_head: bool = True
+) -> Architecture:
     """Register a built-in with the defaults training reads (see :class:`Architecture`)."""
-    entry = Architecture(factory, model_size, options)
+    entry = Architecture(factory, model_size, options, decode_head)
     ARCHITECTURES.register(name, entry)
     return entry
 

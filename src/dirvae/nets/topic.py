@@ -29,6 +29,8 @@ encoder densifies one batch at its first layer.
 
 from __future__ import annotations
 
+from functools import partial
+
 from collections.abc import Sequence
 from typing import Literal
 
@@ -36,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dirvae.nets.registry import ARCHITECTURES
+from dirvae.nets.registry import ARCHITECTURES, register_architecture
 
 EncoderInput = Literal["counts", "log1p"]
 DecoderKind = Literal["prodlda", "mixture"]
@@ -196,3 +198,12 @@ def topic_model(
 
 
 ARCHITECTURES.register("topic", topic_model)
+
+
+def _topic_options(decoder: DecoderKind):
+    """Options for items of ``(V,)`` word counts; a Gaussian latent's decoder reads softmax(z) (set by the modality)."""
+    return lambda shape, k, data: {"vocab_size": shape[0], "model_size": k, "decoder": decoder}
+
+
+register_architecture("prodlda", partial(topic_model, decoder="prodlda"), model_size=20, options=_topic_options("prodlda"))
+register_architecture("mixture", partial(topic_model, decoder="mixture"), model_size=20, options=_topic_options("mixture"), decode_head=False)

@@ -25,7 +25,7 @@ from dirvae.losses import LOSSES
 from dirvae.modalities import DEFAULT_MODALITY, MODALITIES, Modality
 from dirvae.nets.registry import ARCHITECTURES
 from dirvae.training.running_means import SCALAR_EVERY
-from dirvae.training.optim import LEARNING_RATE
+from dirvae.training.optim import BETAS, LEARNING_RATE
 from dirvae.training.options import check_options, option, spec_of
 from dirvae.training.schedules import KL_SCHEDULES
 
@@ -102,6 +102,15 @@ class TrainConfig:
         "(default), all (the flag alone) every file, none drops them (short files are then named in a warning)",
         choices=("none", "short", "all"), nargs="?", const="all",
     )  # fmt: skip
+    text_unit: str = option(
+        "auto", "text: what a document is: auto (a file in a folder, a record of .jsonl/.csv/.parquet, else a line), file, or line",
+        choices=("auto", "file", "line"),
+    )  # fmt: skip
+    text_field: str = option("text", "text: the column or key holding a document's text in .jsonl, .csv and .parquet (default text)", text=True)
+    label_field: str | None = option(None, "text: the column or key holding a document's label, if any", text=True)
+    vocab_size: int = option(2000, "text: keep at most this many words, the most frequent (default 2000)", **POSITIVE)
+    min_df: float = option(2, "text: drop words in fewer documents than this (a count, or a share below 1; default 2)", low=0, rule="zero or more")
+    max_df: float = option(0.5, "text: drop words in more documents than this share (or count, above 1; default 0.5)", low=0, low_open=True, rule="positive")
     no_gpu: bool = option(False, "train on the CPU even when a GPU is present")
     load: str | None = option(None, "resume the run in this directory", metavar="RUN", text=True)
     save_freq: float = option(10.0, "checkpoint at most this often (default 10; 0 = every step)", metavar="SECONDS", low=0, rule="zero or a positive number of seconds")
@@ -121,6 +130,8 @@ class TrainConfig:
     kl_weight: float = option(1.0, "maximum KL weight (default 1)", **POSITIVE)
     kl_cycle_steps: int | None = option(None, "steps per KL cycle (default a quarter of the run)", **POSITIVE)
     kl_warmup_steps: int | None = option(None, "length of the linear warm-up (default: --kl-cycle-steps)", **POSITIVE)
+    adam_beta1: float = option(BETAS[0], f"Adam's first-moment decay (default {BETAS[0]:g}; 0.99 for text, AVITM's)", low=0, high=1, high_open=True, rule="from 0 to below 1")
+    adam_beta2: float = option(BETAS[1], f"Adam's second-moment decay (default {BETAS[1]:g})", low=0, high=1, high_open=True, rule="from 0 to below 1")
     clip_norm: float = option(1.0, "clip the gradient norm to this (default 1)", **POSITIVE)
     seed: int = option(0, "random seed (default 0)", low=0, high=2**32, high_open=True, rule="a whole number from 0 to 2^32 - 1")
     view: bool = option(False, "start TensorBoard on localhost and print its URL")

@@ -49,8 +49,11 @@ class DirvaeDataModule(L.LightningDataModule):
         seed: int = 0,
         num_workers: int = 0,
         pin_memory: bool = False,
+        drop_last: bool = False,
     ) -> None:
+        """``drop_last`` drops a short last training batch (batch norm needs two items; text trains with it)."""
         super().__init__()
+        self.drop_last = bool(drop_last)
         self.mix_files = bool(mix_files)
         self.train = train
         self.val = val
@@ -93,6 +96,7 @@ class DirvaeDataModule(L.LightningDataModule):
             sampler = GroupedSampler(self.train.groups(), self.shuffle, self.shuffle_dir, self.seed)
         return make_loader(
             self.train, self.batch_size, shuffle=self.shuffle or self.mix_files, sampler=sampler, num_workers=self.num_workers,
+            drop_last=self.drop_last and len(self.train) > self.batch_size,
             persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed,
         )  # fmt: skip
 

@@ -109,6 +109,7 @@ class LiveView(L.Callback):
             else:  # a NaN prior cannot be sampled: draw blanks, count the prior as non-finite
                 samples = torch.zeros(self.count, *reconstructions.shape[1:])
             usage = pl_module.component_usage(posterior.mean)
+            state = self.modality.view_state(model, posterior.mean.detach().float().cpu())
         finally:
             model.train(was_training)
         experiment = getattr(trainer.logger, "experiment", None)
@@ -122,7 +123,7 @@ class LiveView(L.Callback):
 
         def draw() -> None:
             self.modality.draw_view(
-                self.run_dir, experiment, inputs, reconstructions, samples, step, held_out=self.held_out, data=self.data
+                self.run_dir, experiment, inputs, reconstructions, samples, step, held_out=self.held_out, data=self.data, state=state
             )
             if experiment is not None:
                 if finite_usage.numel():

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from dirvae.model import DirichletVAE
-from dirvae.training.optim import LEARNING_RATE, make_optimizer, sanitize_and_clip, sanitize_gradients
+from dirvae.training.optim import BETAS, LEARNING_RATE, make_optimizer, sanitize_and_clip, sanitize_gradients
 from dirvae.training.running_means import SCALAR_EVERY, RunningMeans
 
 
@@ -57,6 +57,7 @@ class DirichletVAEModule(L.LightningModule):
         model: DirichletVAE,
         *,
         learning_rate: float = LEARNING_RATE,
+        betas: tuple[float, float] = BETAS,
         kl_schedule: Callable[[int], float] | None = None,
         scalar_every: int = SCALAR_EVERY,
         psnr: bool = False,
@@ -65,6 +66,7 @@ class DirichletVAEModule(L.LightningModule):
         super().__init__()
         self.model = model
         self.learning_rate = learning_rate
+        self.betas = (float(betas[0]), float(betas[1]))
         self.kl_schedule = kl_schedule or (lambda step: 1.0)
         self.scalar_every = max(1, int(scalar_every))
         self.psnr = psnr
@@ -292,7 +294,7 @@ class DirichletVAEModule(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         mixed_precision = str(self.trainer.precision).endswith("-mixed")
-        return make_optimizer(self.parameters(), self.learning_rate, fused=not mixed_precision)
+        return make_optimizer(self.parameters(), self.learning_rate, betas=self.betas, fused=not mixed_precision)
 
     def component_usage(self, latent: Tensor) -> Tensor:
         """Mean latent value per component over a batch and its positions, ``[K]``."""

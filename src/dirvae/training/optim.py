@@ -81,8 +81,14 @@ LEARNING_RATE = 1e-3
 """Adam's learning rate unless given (a modality may choose its own: :attr:`dirvae.modalities.Modality.option_defaults`)."""
 
 
-def make_optimizer(parameters: Iterable[nn.Parameter], learning_rate: float = LEARNING_RATE, *, fused: bool = True) -> torch.optim.Adam:
-    """Adam with the seed's betas (0.9, 0.99), fused where torch has the kernel.
+BETAS = (0.9, 0.99)
+"""Adam's moment decays unless given: the seed's."""
+
+
+def make_optimizer(
+    parameters: Iterable[nn.Parameter], learning_rate: float = LEARNING_RATE, *, betas: tuple[float, float] = BETAS, fused: bool = True
+) -> torch.optim.Adam:
+    """Adam with the seed's betas (0.9, 0.99) unless given, fused where torch has the kernel.
 
     torch's default Adam on a CPU updates one tensor at a time with several
     passes over memory; the fused kernel does one.  On the digits MLP it took
@@ -94,11 +100,11 @@ def make_optimizer(parameters: Iterable[nn.Parameter], learning_rate: float = LE
     """
     parameters = list(parameters)
     if not fused:
-        return torch.optim.Adam(parameters, lr=learning_rate, betas=(0.9, 0.99))
+        return torch.optim.Adam(parameters, lr=learning_rate, betas=tuple(betas))
     try:
-        optimizer = torch.optim.Adam(parameters, lr=learning_rate, betas=(0.9, 0.99), fused=True)
+        optimizer = torch.optim.Adam(parameters, lr=learning_rate, betas=tuple(betas), fused=True)
     except (RuntimeError, ValueError):
-        return torch.optim.Adam(parameters, lr=learning_rate, betas=(0.9, 0.99))
+        return torch.optim.Adam(parameters, lr=learning_rate, betas=tuple(betas))
     optimizer.register_load_state_dict_pre_hook(_stay_fused)
     return optimizer
 

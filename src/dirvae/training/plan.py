@@ -46,15 +46,23 @@ def data_source(options: TrainConfig, *, announce: bool = True) -> str:
     return fallback
 
 
-def plan_run(options: TrainConfig, source: str, saved: RunConfig | None = None) -> RunConfig:
-    """The run record ``options`` ask for on ``source``; a resumed run (``saved``) keeps its networks and likelihood.
+def plan_run(options: TrainConfig, source: str, saved: RunConfig | None = None, *, prepare: bool = True) -> RunConfig:
+    """The run record ``options`` ask for on ``source``; a resumed run (``saved``) keeps its data section, networks and likelihood.
 
     ``--architecture auto`` and ``--reconstruction auto`` resolve to today's
     defaults, which change between versions; a run records what they resolved
-    to, and resuming it must rebuild the same networks.
+    to, and resuming it must rebuild the same networks and read the same items
+    (a text run its vocabulary).  ``prepare`` lets the modality learn what it
+    needs from the training data first (:meth:`~dirvae.modalities.Modality.prepare`);
+    without it the data section is only what the options say.
     """
     spec = options.modality()
-    data = spec.data_from_options(options, source)
+    if saved is not None and saved.modality == spec.name:
+        data = saved.data
+    else:
+        data = spec.data_from_options(options, source)
+        if prepare:
+            data = spec.prepare(data, 0.0 if options.val_data else options.val_fraction)
     architecture = spec.default_architecture(data) if options.architecture == AUTO else options.architecture
     entry = architecture_spec(architecture)
     k = options.model_size or spec.default_model_size(architecture) or entry.model_size
@@ -73,7 +81,9 @@ def plan_run(options: TrainConfig, source: str, saved: RunConfig | None = None) 
         reconstruction=loss,
         reconstruction_options=loss_options,
         prior_burn_in=None if recipe["learn_prior"] else options.prior_burn_in,  # a learned prior replaces the moment re-estimate
+        decode_head=entry.decode_head,
     )
+    model.architecture_options.update(spec.architecture_options(architecture, options))
     if saved is not None:
         model = dataclasses.replace(
             model, architecture=saved.model.architecture, architecture_options=dict(saved.model.architecture_options),

@@ -86,7 +86,7 @@ def new_run_dir(options: TrainConfig) -> Path:
     """``runs/<type><K>-<time>``, numbered when two runs start in the same second."""
     if options.run_dir:
         return Path(options.run_dir)
-    k = plan_run(options, data_source(options, announce=False)).model.model_size
+    k = plan_run(options, data_source(options, announce=False), prepare=False).model.model_size
     base = Path("runs") / f"{options.type}{k}-{time.strftime('%Y%m%d-%H%M%S')}"
     candidate, n = base, 1
     while candidate.exists():
@@ -115,10 +115,13 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     if tuple(dataset.item_shape) != run.data.item_shape:
         raise DataError(f"{run.data.source}: items are {tuple(dataset.item_shape)}, expected {run.data.item_shape}")
     val_data = validation_data(options, run.data)
-    data = DirvaeDataModule.from_dataset(
-        dataset, val_fraction=options.val_fraction, val=open_dataset(val_data, training=True) if val_data else None,
-        batch_size=options.batches, shuffle=options.shuffles(), shuffle_dir=options.shuffle_dir, mix_files=options.mixes_files(),
-        seed=options.seed, num_workers=options.num_workers, pin_memory=accelerator == "gpu",
+    if val_data is not None:
+        train_set, val_set = dataset, open_dataset(val_data, training=True)
+    else:
+        train_set, val_set = spec.split(dataset, run.data, options.val_fraction)
+    data = DirvaeDataModule(
+        train_set, val_set, batch_size=options.batches, shuffle=options.shuffles(), shuffle_dir=options.shuffle_dir, mix_files=options.mixes_files(),
+        seed=options.seed, num_workers=options.num_workers, pin_memory=accelerator == "gpu", drop_last=spec.drop_last,
     )  # fmt: skip
     if val_data is not None and tuple(data.val.item_shape) != run.data.item_shape:
         raise DataError(f"{options.val_data}: --val-data items are {tuple(data.val.item_shape)}, the training data's {run.data.item_shape}")
@@ -142,7 +145,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     cycle = options.kl_cycle_steps or max(1, int(total_steps) // 4)
     schedule = make_kl_schedule(options.kl_schedule, weight=options.kl_weight, cycle_steps=cycle, warmup_steps=options.kl_warmup_steps)
     module = DirichletVAEModule(
-        model, learning_rate=options.learning_rate, kl_schedule=schedule, scalar_every=options.scalars_every,
+        model, learning_rate=options.learning_rate, betas=(options.adam_beta1, options.adam_beta2), kl_schedule=schedule, scalar_every=options.scalars_every,
         psnr=spec.psnr, hparams=hparams_for(run),
     )  # fmt: skip
     readers = [reader for reader in (dataset, data.val if val_data else None) if getattr(reader, "bad_files", None) is not None]
