@@ -120,6 +120,10 @@ class Modality:
         """What a source is, for the line that says what a run trains on."""
         return f"{data.source} ({'x'.join(str(n) for n in data.item_shape)})"
 
+    def data_note(self, dataset: Dataset) -> str | None:
+        """A line about what reading the data met (skipped, repaired, left out), for the start of training; None: nothing."""
+        return None
+
     def read_file(self, data: DataConfig, path: Path, start: int, count: int | None) -> Iterator[Tensor]:
         """Items ``start``, ``start + 1``, ... of one file, preprocessed like training (at most ``count``)."""
         raise NotImplementedError

@@ -130,6 +130,17 @@ class TextModality(Modality):
             raise DataError(f"{data.source}: no such file or folder")
         return TextCorpus(data.source, data.frozen(), **_reader_keywords(data))
 
+    def data_note(self, dataset: Dataset) -> str | None:
+        counts = dataset.problems()
+        parts = [f"{len(dataset):,} documents, {len(dataset.vocabulary):,} words"]
+        for key, label in (("binary_skipped", "binary files skipped"), ("unreadable", "unreadable files skipped"),
+                           ("bad_records", "records without text skipped"), ("empty", "empty documents skipped"),
+                           ("replaced", "documents with invalid UTF-8 repaired"),
+                           ("empty_after_filtering", "documents left empty by the vocabulary, left out")):  # fmt: skip
+            if counts.get(key):
+                parts.append(f"{counts[key]:,} {label}")
+        return "text: " + "; ".join(parts)
+
     def split(self, dataset: Dataset, data: DataConfig, val_fraction: float) -> tuple[Dataset, Dataset | None]:
         return split_by_name(dataset, data.holdout if val_fraction > 0 else 0.0)
 

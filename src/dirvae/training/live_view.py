@@ -69,6 +69,7 @@ class LiveView(L.Callback):
         if self._inputs is None:
             data, _ = batch_data(batch)
             if data.shape[0]:
+                data = data.to_dense() if data.layout != torch.strided else data  # sparse batches (bags of words)
                 self._inputs = data[: self.count].detach().cpu().clone()
         step = trainer.global_step
         if step and step % self.every_n_steps == 0 and step != self._last_logged:

@@ -112,6 +112,9 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
 
     # Data: the one opener, then the fixed validation split (or --val-data).
     dataset = open_dataset(run.data, training=True)
+    note = spec.data_note(dataset)
+    if note:
+        printer.note(note)
     if tuple(dataset.item_shape) != run.data.item_shape:
         raise DataError(f"{run.data.source}: items are {tuple(dataset.item_shape)}, expected {run.data.item_shape}")
     val_data = validation_data(options, run.data)
