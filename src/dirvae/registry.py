@@ -9,6 +9,8 @@ network or loss becomes loadable by registering it the same way.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Callable, Generic, Iterator, TypeVar
 
 Entry = TypeVar("Entry")
@@ -58,3 +60,22 @@ def _identity(entry: object) -> object:
     inner = getattr(entry, "factory", entry)
     inner = getattr(inner, "func", inner)  # functools.partial
     return getattr(inner, "__qualname__", None) or id(entry)
+
+
+def lazy_attributes(package: str, homes: dict[str, str]) -> Callable[[str], object]:
+    """A package's ``__getattr__`` (PEP 562) that imports each name from its home module on first use.
+
+    For packages whose modules are costly to import (PyAV, SciPy) or that sit
+    below their siblings in the import order: importing the package itself
+    then imports none of them.
+    """
+
+    def attribute(name: str) -> object:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        sys.modules[package].__dict__[name] = value
+        return value
+
+    return attribute

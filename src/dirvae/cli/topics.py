@@ -20,7 +20,7 @@ from dirvae.modalities.opening import open_dataset
 from dirvae.nets.topic import topic_word
 from dirvae.runs.loading import load_run
 from dirvae.text.loop import infer_theta
-from dirvae.text.topics import render, topic_table
+from dirvae.text.topics import render_csv, render_json, render_text, topic_table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,5 +52,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         printer.note(f"{source} is not there any more: topics in model order (pass --data DIR for prevalence)", "topics")
     topics = topic_table(weights, words, args.top, prevalence=prevalence)
-    sys.stdout.write(render(topics, "json" if args.json else "csv" if args.csv else "text"))
+    sys.stdout.write((render_json if args.json else render_csv if args.csv else render_text)(topics))
     return 0

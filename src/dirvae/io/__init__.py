@@ -10,8 +10,7 @@ The writers load on first use (PEP 562), so modules that only need
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dirvae.registry import lazy_attributes
 
 _HOMES: dict[str, str] = {
     "AUDIO_FORMATS": "dirvae.io.sounds",
@@ -44,11 +43,4 @@ _HOMES: dict[str, str] = {
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'dirvae.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("dirvae.io", _HOMES)

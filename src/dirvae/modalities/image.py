@@ -20,13 +20,12 @@ from dirvae.data.images import ImageFolder
 from dirvae.data.pixels import load_image
 from dirvae.errors import DataError
 from dirvae.losses.reconstruction import default_loss_options
-from dirvae.modalities.pictures import PictureData, PictureOutputs
+from dirvae.modalities.pictures import PICTURE_ARCHITECTURES, PictureData, PictureOutputs, picture_data
 from dirvae.modalities.spec import DataConfig, Modality
 
 DIGITS = "digits"
 """``data.source`` of a run trained on the embedded digits (and the input name that reads them)."""
 DIGITS_SIZE = 28
-IMAGE_SIZE = 64
 PHOTO_RECONSTRUCTION = "gaussian"
 """Per-channel learned scales: measured by benchmarks/photos.py against MSE, Bernoulli and logistic."""
 
@@ -42,16 +41,13 @@ class ImageModality(PictureOutputs, Modality):
     extensions: ClassVar[frozenset[str]] = IMAGE_EXTENSIONS
     reader: ClassVar[type[Dataset]] = ImageFolder
     data_config: ClassVar[type[DataConfig]] = ImageData
-    architectures: ClassVar[tuple[str, ...]] = ("resblock", "resnet", "mlp")
+    architectures: ClassVar[tuple[str, ...]] = PICTURE_ARCHITECTURES
     named_sets: ClassVar[tuple[str, ...]] = (DIGITS,)
 
     def data_from_options(self, options: Any, source: str) -> ImageData:
         if source == DIGITS:
-            size = options.image_size or DIGITS_SIZE
-            return ImageData(source, (1, size, size), image_size=size, grayscale=True)
-        size = options.image_size or IMAGE_SIZE
-        channels = 1 if options.grayscale else 3
-        return ImageData(source, (channels, size, size), image_size=size, grayscale=bool(options.grayscale))
+            return picture_data(ImageData, options, source, size=options.image_size or DIGITS_SIZE, grayscale=True)
+        return picture_data(ImageData, options, source)
 
     def fallback(self, options: Any) -> str | None:
         return DIGITS

@@ -82,6 +82,19 @@ def non_square(names: list[str]) -> list[tuple[str, tuple[int, int]]]:
     return found
 
 
+PICTURE_ARCHITECTURES = ("resblock", "resnet", "mlp")
+"""The networks for pictures; the first is the default for a folder."""
+IMAGE_SIZE = 64
+"""The square side pictures and frames are cut to unless ``--image-size`` says."""
+
+
+def picture_data(cls: type[PictureData], options: Any, source: str, *, size: int | None = None, grayscale: bool | None = None) -> PictureData:
+    """A picture data section from the training options (``size``/``grayscale`` fixed where a source has its own)."""
+    side = size or options.image_size or IMAGE_SIZE
+    gray = bool(options.grayscale) if grayscale is None else grayscale
+    return cls(source, (1 if gray else 3, side, side), image_size=side, grayscale=gray)
+
+
 class PictureOutputs:
     """The tools' outputs and the live view for picture items (a mixin of a :class:`~dirvae.modalities.spec.Modality`)."""
 

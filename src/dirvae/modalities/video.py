@@ -18,8 +18,8 @@ from dirvae.data.video import VideoFolder, frame_to_tensor
 from dirvae.data.video_frames import FrameReader
 from dirvae.errors import DataError
 from dirvae.losses.reconstruction import default_loss_options
-from dirvae.modalities.image import IMAGE_SIZE, PHOTO_RECONSTRUCTION
-from dirvae.modalities.pictures import PictureData, PictureOutputs
+from dirvae.modalities.image import PHOTO_RECONSTRUCTION
+from dirvae.modalities.pictures import PICTURE_ARCHITECTURES, PictureData, PictureOutputs, picture_data
 from dirvae.modalities.spec import DataConfig, Modality
 
 
@@ -34,7 +34,7 @@ class VideoModality(PictureOutputs, Modality):
     extensions: ClassVar[frozenset[str]] = VIDEO_EXTENSIONS
     reader: ClassVar[type[Dataset]] = VideoFolder
     data_config: ClassVar[type[DataConfig]] = VideoData
-    architectures: ClassVar[tuple[str, ...]] = ("resblock", "resnet", "mlp")
+    architectures: ClassVar[tuple[str, ...]] = PICTURE_ARCHITECTURES
     item_key: ClassVar[str | None] = "frame"
     holds_out_files: ClassVar[bool] = True
     mixes_files: ClassVar[bool] = True
@@ -44,9 +44,7 @@ class VideoModality(PictureOutputs, Modality):
     }  # fmt: skip
 
     def data_from_options(self, options: Any, source: str) -> VideoData:
-        size = options.image_size or IMAGE_SIZE
-        channels = 1 if options.grayscale else 3
-        return VideoData(source, (channels, size, size), image_size=size, grayscale=bool(options.grayscale))
+        return picture_data(VideoData, options, source)
 
     def open(self, data: DataConfig) -> Dataset:
         return VideoFolder(data.source, image_size=data.image_size, grayscale=data.grayscale)

@@ -22,8 +22,7 @@ first use (PEP 562): the model's own saving code imports
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dirvae.registry import lazy_attributes
 
 _HOMES: dict[str, str] = {
     "RunConfig": "dirvae.runs.record",
@@ -45,11 +44,4 @@ _HOMES: dict[str, str] = {
 
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'dirvae.runs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("dirvae.runs", _HOMES)

@@ -34,6 +34,8 @@ BINARY_PROBE_BYTES = 8192
 """A file with a NUL byte in its first 8 KB is binary (git's and grep's rule)."""
 
 Unit = Literal["file", "line"]
+TEXT_FIELD = "text"
+"""The column or key a record's text is read from unless told."""
 
 
 @dataclass(frozen=True)

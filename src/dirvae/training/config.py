@@ -24,6 +24,7 @@ from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, PRI
 from dirvae.losses import LOSSES
 from dirvae.modalities import DEFAULT_MODALITY, MODALITIES, Modality
 from dirvae.nets.registry import ARCHITECTURES
+from dirvae.text.documents import TEXT_FIELD
 from dirvae.training.running_means import SCALAR_EVERY
 from dirvae.training.optim import BETAS, LEARNING_RATE
 from dirvae.training.options import check_options, option, spec_of
@@ -106,7 +107,7 @@ class TrainConfig:
         "auto", "text: what a document is: auto (a file in a folder, a record of .jsonl/.csv/.parquet, else a line), file, or line",
         choices=("auto", "file", "line"),
     )  # fmt: skip
-    text_field: str = option("text", "text: the column or key holding a document's text in .jsonl, .csv and .parquet (default text)", text=True)
+    text_field: str = option(TEXT_FIELD, f"text: the column or key holding a document's text in .jsonl, .csv and .parquet (default {TEXT_FIELD})", text=True)
     label_field: str | None = option(None, "text: the column or key holding a document's label, if any", text=True)
     vocab_size: int = option(2000, "text: keep at most this many words, the most frequent (default 2000)", **POSITIVE)
     min_df: float = option(2, "text: drop words in fewer documents than this (a count, or a share below 1; default 2)", low=0, rule="zero or more")
