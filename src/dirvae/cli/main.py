@@ -34,6 +34,7 @@ COMMANDS: dict[str, Command] = {
     "traverse": Command("dirvae.cli.traverse", "Show what each latent component has learned: one row per component."),
     "encode": Command("dirvae.cli.encode", "Write each item's posterior: one row per file (per window for audio, per frame for video)."),
     "evaluate": Command("dirvae.cli.evaluate", "Evaluate a trained run on held-out data: NLL, ELBO, kNN accuracy and component collapse."),
+    "pack": Command("dirvae.cli.pack", "Pack a folder into tar or Parquet shards (with an index of item counts) for training at scale."),
 }
 
 

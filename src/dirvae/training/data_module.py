@@ -49,8 +49,10 @@ class DirvaeDataModule(L.LightningDataModule):
         seed: int = 0,
         num_workers: int = 0,
         pin_memory: bool = False,
+        shuffle_buffer: int | None = None,
     ) -> None:
         super().__init__()
+        self.shuffle_buffer = shuffle_buffer  # sharded data: items mixed in memory (None: the stream's default)
         self.mix_files = bool(mix_files)
         self.train = train
         self.val = val
@@ -93,7 +95,7 @@ class DirvaeDataModule(L.LightningDataModule):
             sampler = GroupedSampler(self.train.groups(), self.shuffle, self.shuffle_dir, self.seed)
         return make_loader(
             self.train, self.batch_size, shuffle=self.shuffle or self.mix_files, sampler=sampler, num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed,
+            persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed, shuffle_buffer=self.shuffle_buffer,
         )  # fmt: skip
 
     def val_dataloader(self) -> DataLoader | list:
@@ -117,6 +119,9 @@ class DirvaeDataModule(L.LightningDataModule):
         """The first ``count`` readable validation items, for the live view's grid."""
         if self.val is None:
             return None
+        if hasattr(self.val, "first_items"):  # shards are read in order, not indexed
+            found = [tensor for tensor, _ in self.val.first_items(count)]
+            return torch.stack(found) if found else None
         items = [self.val[i] for i in range(min(len(self.val), count * 2))]
         tensors = [item[0] for item in items if item is not None][:count]
         return torch.stack(tensors) if tensors else None

@@ -55,6 +55,8 @@ def plan_run(options: TrainConfig, source: str, saved: RunConfig | None = None) 
     """
     spec = options.modality()
     data = spec.data_from_options(options, source)
+    if options.column is not None or options.label_column is not None:  # which columns of Parquet/Arrow shards
+        data = dataclasses.replace(data, column=options.column, label_column=options.label_column)
     architecture = spec.default_architecture(data) if options.architecture == AUTO else options.architecture
     entry = architecture_spec(architecture)
     k = options.model_size or spec.default_model_size(architecture) or entry.model_size
