@@ -18,14 +18,14 @@ from torch import Tensor
 from dirvae.data.audio import padding_mode
 from dirvae.data.audio_files import FFMPEG_AUDIO, FFmpegSound, Sound
 from dirvae.data.audio_windows import ChannelSpec, read_window, resampled_length
-from dirvae.data.pixels import load_image
+from dirvae.data.pixels import load_image, picture_format
 from dirvae.data.video import frame_to_tensor
 from dirvae.data.video_frames import single_threaded
 
 
-def decode_picture(payload: bytes, image_size: int | None, grayscale: bool) -> list[Tensor]:
-    """One picture: ``[C, S, S]`` in [0, 1]."""
-    return [load_image(io.BytesIO(payload), image_size, grayscale)]
+def decode_picture(payload: bytes, extension: str, image_size: int | None, grayscale: bool) -> list[Tensor]:
+    """One picture: ``[C, S, S]`` in [0, 1]; the extension's format is tried first."""
+    return [load_image(io.BytesIO(payload), image_size, grayscale, picture_format(extension))]
 
 
 def open_sound(payload: bytes, extension: str) -> Sound:

@@ -266,21 +266,33 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _mixed(items: Iterator[Any], size: int, rng: random.Random) -> Iterator[Any]:
-    """Items through a shuffle buffer of ``size`` (0 or 1: in order): each leaves at a random time after it enters."""
+def _mixed(items: Iterator[Any], size: int, rng: random.Random, initial: int = 100) -> Iterator[Any]:
+    """Items through a shuffle buffer of ``size`` (0 or 1: in order): each leaves at a random time after it enters.
+
+    Output starts once ``initial`` items are in, and the buffer grows by one
+    more item per item out until full (WebDataset's rule), so the first batch
+    does not wait for a thousand decodes.
+    """
     if size <= 1:
         yield from items
         return
     buffer: list[Any] = []
+    initial = min(initial, size)
     for item in items:
+        buffer.append(item)
         if len(buffer) < size:
-            buffer.append(item)
-            continue
-        pick = rng.randrange(size)
-        buffer[pick], item = item, buffer[pick]
-        yield item
+            extra = next(items, _END)
+            if extra is not _END:
+                buffer.append(extra)
+        if len(buffer) >= initial:
+            pick = rng.randrange(len(buffer))
+            buffer[pick], buffer[-1] = buffer[-1], buffer[pick]
+            yield buffer.pop()
     rng.shuffle(buffer)
     yield from buffer
+
+
+_END = object()
 
 
 def check_readable(stream: ShardStream, probe: int = 16) -> None:

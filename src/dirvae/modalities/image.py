@@ -73,7 +73,7 @@ class ImageModality(PictureOutputs, Modality):
         yield load_image(path, data.image_size, data.grayscale)
 
     def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
-        return decode_picture(payload, data.image_size, data.grayscale)
+        return decode_picture(payload, extension, data.image_size, data.grayscale)
 
     def default_architecture(self, data: DataConfig) -> str:
         return "mlp" if data.source == DIGITS else "resblock"
