@@ -66,3 +66,9 @@ def test_speech_step_benchmark_profiles_and_times_a_revision_against_the_checkou
     old, new = done.stdout.split("loss of the same batch, HEAD / this checkout: ")[1].split()[0:3:2]
     assert abs(float(old) / float(new) - 1) < 1e-5
     assert "speed-up new/old per round (wall): median" in done.stdout
+
+
+def test_shards_benchmark_smoke_mode_reports_start_and_both_ratios():
+    done = run_benchmark("shards.py", "--smoke", timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(target < 3)" in done.stdout and done.stdout.count("folder / shards (items/s)") == 6

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the description's paragraphs
     add_run_arguments(parser)
     add = parser.add_argument
-    add("dir", metavar="DIR", help="a folder (or file) of the run's modality; 'digits' for the embedded digits")
+    add("dir", metavar="DIR", help="a folder (or file, or shards such as data-{000..009}.tar, or SHARD#KEY) of the run's modality; 'digits' for the embedded digits")
     add("--out", metavar="FILE", default="latents.csv", help="latents.csv or latents.npy (default latents.csv)")
     add(
         "--field",

@@ -31,6 +31,7 @@ from dirvae.data import make_loader
 from dirvae.errors import DataError, DirvaeError
 from dirvae.evaluation import WithFiles, draw_components_chart, evaluate_model, format_table, to_json
 from dirvae.modalities.opening import open_dataset
+from dirvae.modalities.sources import is_shard_source
 from dirvae.runs.inputs import is_named_set
 from dirvae.runs.loading import load_run
 
@@ -38,7 +39,7 @@ from dirvae.runs.loading import load_run
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("run", metavar="RUN", help="run directory written by 'dirvae train'")
-    add("data", metavar="DIR", help="held-out data folder, or 'digits' for the embedded digits")
+    add("data", metavar="DIR", help="held-out data folder or shards (a .tar pattern, Parquet, a save_to_disk folder), or 'digits' for the embedded digits")
     add("--nll-samples", type=positive_int, default=500, help="importance samples per item for the NLL (default 500)")
     add("--batch-size", type=positive_int, default=100, help="items encoded at once (default 100)")
     add("--limit", type=positive_int, metavar="N", help="evaluate only the first N items")
@@ -97,14 +98,16 @@ def run(args: argparse.Namespace) -> int:
     _check_device(args.device)
     model, run = load_run(args.run, args.device, args.weights)
     data = Path(args.data)
-    if not is_named_set(data, run) and not data.exists():
+    if not is_named_set(data, run) and not data.exists() and not is_shard_source(args.data):
         raise DataError(f"{data}: no such folder")
-    dataset = opened = open_dataset(run.data.at(data))
+    dataset = opened = open_dataset(run.data.at(args.data))
     if len(dataset) == 0:
         raise DataError(f"{data}: no items to evaluate")
     if hasattr(dataset, "locate"):
         dataset = WithFiles(dataset)  # kNN folds split by file: frames of one video are near copies
-    if args.limit is not None:
+    if args.limit is not None and hasattr(dataset, "hold_out"):
+        dataset.limit = min(args.limit, len(dataset))  # shards are read in order: the first --limit samples
+    elif args.limit is not None:
         dataset = Subset(dataset, range(min(args.limit, len(dataset))))
     loader = make_loader(dataset, args.batch_size, shuffle=False)
     device = next(model.parameters()).device

@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "encode": Command("dirvae.cli.encode", "Write each item's posterior: one row per file (per window for audio, per frame for video)."),
     "evaluate": Command("dirvae.cli.evaluate", "Evaluate a trained run on held-out data: NLL, ELBO, kNN accuracy and component collapse."),
     "topics": Command("dirvae.cli.topics", "List a topic model's topics: top words with weights, most prevalent first."),
+    "pack": Command("dirvae.cli.pack", "Pack a folder into tar or Parquet shards (with an index of item counts) for training at scale."),
 }
 
 

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the description's paragraphs
     add_run_arguments(parser, seed=True)
     add = parser.add_argument
-    add("inputs", nargs="+", metavar="INPUT", help="files or folders of the run's modality (FILE#N picks one item)")
+    add("inputs", nargs="+", metavar="INPUT", help="files, folders or shards of the run's modality (FILE#N, SHARD#KEY pick one item)")
     add(
         "--out",
         metavar="FILE",

@@ -56,6 +56,8 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # Shards split themselves across workers (data/shard_plan.py), so their length is exact.
+    warnings.filterwarnings("ignore", message=".*IterableDataset. has .__len__. defined.*")
 
 
 def run(args: argparse.Namespace) -> int:

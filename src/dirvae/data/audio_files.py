@@ -16,7 +16,7 @@ decode of the file.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 import av
 import numpy as np
@@ -137,13 +137,17 @@ class FFmpegSound:
     window reader pads with zeros.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.name = str(path)
+    def __init__(self, path: str | os.PathLike | BinaryIO) -> None:
+        # A file-like (a shard's member in memory) is rewound and reopened where a path would be.
+        self._source = path if hasattr(path, "read") else str(path)
+        self.name = str(getattr(path, "name", path))
         self._open()
 
     def _open(self) -> None:
         """Open the file and decode its first frame, positioned at sample 0."""
-        self._container = av.open(self.name)
+        if hasattr(self._source, "seek"):
+            self._source.seek(0)
+        self._container = av.open(self._source)
         try:
             if not self._container.streams.audio:
                 raise ValueError("no audio stream")

@@ -93,17 +93,25 @@ def make_loader(
     pin_memory: bool = False,
     persistent_workers: bool = False,
     seed: int | None = None,
+    shuffle_buffer: int | None = None,
 ) -> DataLoader:
     """A DataLoader yielding :class:`Batch` es, for any dataset of this package.
 
     ``sampler`` (for example a DistributedSampler) decides the order when
     given, and ``shuffle`` is then ignored.  ``seed`` makes the shuffled order
-    reproducible.  ``persistent_workers`` only applies with workers.
+    reproducible.  ``persistent_workers`` only applies with workers.  A
+    stream of shards (it has ``loader``) batches itself, shuffling shards and
+    mixing ``shuffle_buffer`` items in memory.
     """
     if int(batch_size) < 1:
         raise DataError(f"batch size must be at least 1, not {batch_size!r}")
     if int(num_workers) < 0:
         raise DataError(f"num_workers must be 0 or more, not {num_workers!r}")
+    if hasattr(dataset, "loader"):
+        return dataset.loader(
+            batch_size, shuffle=shuffle, buffer=shuffle_buffer, seed=seed or 0, num_workers=int(num_workers), pin_memory=pin_memory,
+            persistent_workers=persistent_workers,
+        )  # fmt: skip
     if int(num_workers) > 0:
         share_bad_files(dataset)
     generator = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -121,16 +122,21 @@ def picture_to_tensor(image: Image.Image, size: int | None, grayscale: bool) -> 
     return to_tensor(pixels, channels, 255.0)
 
 
-def load_image(path: str | os.PathLike, size: int | None, grayscale: bool = False) -> torch.Tensor:
-    """Read an image file as a [C, size, size] float tensor in [0, 1].
+def load_image(
+    path: str | os.PathLike | BinaryIO, size: int | None, grayscale: bool = False, formats: tuple[str, ...] | None = None
+) -> torch.Tensor:
+    """Read an image file (or file-like) as a [C, size, size] float tensor in [0, 1].
 
     Pillow's decompression-bomb warning is raised as an error here, so a file
     claiming more than ``Image.MAX_IMAGE_PIXELS`` pixels is refused before a
     single row is decoded, instead of eating all memory in a worker.
+    ``formats`` (Pillow format names) are tried first, then every other:
+    Pillow otherwise tries its plugins in turn, and for a 64×64 JPEG the
+    failed attempts cost a fifth of the decode.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as image:
+        with _open(path, formats) as image:
             if size is not None and image.format == "JPEG":
                 target = size * _DRAFT_MARGIN
                 image.draft("L" if grayscale else "RGB", (target, target))
@@ -142,6 +148,22 @@ def load_image(path: str | os.PathLike, size: int | None, grayscale: bool = Fals
     if orientation is not None:
         tensor = _transpose(tensor, orientation)
     return tensor
+
+
+def _open(path: str | os.PathLike | BinaryIO, formats: tuple[str, ...] | None) -> Image.Image:
+    if formats:
+        try:
+            return Image.open(path, formats=list(formats))
+        except Image.UnidentifiedImageError:  # named by its extension, but another format inside
+            if hasattr(path, "seek"):
+                path.seek(0)
+    return Image.open(path)
+
+
+def picture_format(extension: str) -> tuple[str, ...] | None:
+    """The Pillow format a file extension names (``.jpg`` → JPEG), to try first; None if unknown."""
+    found = Image.EXTENSION.get(extension.lower())
+    return (found,) if found else None
 
 
 def _orientation(image: Image.Image) -> int:

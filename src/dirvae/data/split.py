@@ -5,7 +5,8 @@ with different seeds are compared on the same items) of ``val_fraction`` of
 the data, at most ``VAL_CAP`` items.  Datasets cut into many items per file
 (audio windows, video frames: they have ``groups()``) hold out whole files,
 so validation measures generalisation to unseen recordings rather than to
-the neighbours of windows the model trained on.
+the neighbours of windows the model trained on.  Sharded data holds out
+whole shards.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def validation_split(
     Returns ``(dataset, None)`` when ``fraction`` is 0 or there is too little
     to split (one item, or one file of windows/frames).
     """
+    if hasattr(dataset, "hold_out"):  # shards: whole shards are held out (ShardStream.hold_out)
+        return dataset.hold_out(fraction, cap=cap, seed=seed)
     size = len(dataset)
     if fraction <= 0 or size < 2:
         return dataset, None

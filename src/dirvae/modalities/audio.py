@@ -20,6 +20,7 @@ from dirvae.data.audio import AudioFolder
 from dirvae.data.audio_files import open_audio
 from dirvae.data.audio_windows import read_window, resampled_length
 from dirvae.data.formats import AUDIO_EXTENSIONS
+from dirvae.data.payloads import decode_sound
 from dirvae.errors import DataError
 from dirvae.modalities.sounds import SoundOutputs
 from dirvae.modalities.spec import DataConfig, Modality
@@ -103,6 +104,11 @@ class AudioModality(SoundOutputs, Modality):
             stop = windows if count is None else min(windows, start + count)
             for window in range(start, stop):
                 yield torch.from_numpy(read_window(sound, window * size, size, sound.samplerate, rate, channels))
+
+    def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
+        return decode_sound(
+            payload, extension, sample_size=data.sample_size, sample_rate=data.sample_rate, channels=data.item_shape[0], pad_last=data.pad_last
+        )
 
     def default_reconstruction(self, data: DataConfig, architecture: str) -> tuple[str, dict[str, Any]]:
         return "stft", stft_loss_options(data.sample_rate) if architecture == "stft" else {}

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from dirvae.data.digits import digits
 from dirvae.data.formats import IMAGE_EXTENSIONS
 from dirvae.data.images import ImageFolder
+from dirvae.data.payloads import decode_picture
 from dirvae.data.pixels import load_image
 from dirvae.errors import DataError
 from dirvae.losses.reconstruction import default_loss_options
@@ -66,6 +67,9 @@ class ImageModality(PictureOutputs, Modality):
         if start != 0:
             raise DataError(f"{path}#{start}: an image file has a single item (#0)")
         yield load_image(path, data.image_size, data.grayscale)
+
+    def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
+        return decode_picture(payload, extension, data.image_size, data.grayscale)
 
     def default_architecture(self, data: DataConfig) -> str:
         return "mlp" if data.source == DIGITS else "resblock"

@@ -17,6 +17,7 @@ from dirvae.data.files import detect_modality
 from dirvae.data.split import VAL_FRACTION, validation_split
 from dirvae.errors import DataError
 from dirvae.modalities import MODALITIES, Modality
+from dirvae.modalities.sources import is_shard_source, open_shards
 from dirvae.modalities.spec import DataConfig
 
 Split = Literal["all", "train", "val"]
@@ -41,10 +42,15 @@ def open_dataset(data: DataConfig, split: Split = "all", *, val_fraction: float 
     """The items at ``data.source`` read with ``data``'s options: all of them, or the training or validation split.
 
     The split is :func:`dirvae.data.split.validation_split`'s, fixed for the
-    data; ``"val"`` is None when there is too little to hold out.
+    data; ``"val"`` is None when there is too little to hold out.  Shards
+    (``source`` a tar pattern, Parquet, a ``save_to_disk`` folder) open as a
+    stream (:func:`~dirvae.modalities.sources.open_shards`) that holds out whole shards.
     """
-    check_kind(data, training=training)
-    dataset = modality_of(data).open(data)
+    if is_shard_source(data.source):
+        dataset = open_shards(data)
+    else:
+        check_kind(data, training=training)
+        dataset = modality_of(data).open(data)
     if split == "all":
         return dataset
     train, held_out = validation_split(dataset, val_fraction)

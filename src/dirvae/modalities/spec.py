@@ -25,18 +25,25 @@ if TYPE_CHECKING:  # typing only: training options are defined above the modalit
     from dirvae.training.config import TrainConfig
 
 
+TABLE_OPTIONS = ("column", "label_column")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """The ``data`` section of a run: what training read and how, so the tools read alike.
 
-    ``source`` is where the data came from (a folder, or a name such as the
-    embedded ``digits``); ``item_shape`` is one item's tensor shape.  Each
+    ``source`` is where the data came from (a folder, shards, or a name such
+    as the embedded ``digits``); ``item_shape`` is one item's tensor shape.
+    ``column`` and ``label_column`` say which columns of Parquet or Arrow
+    shards hold the items and their labels (None: found by name).  Each
     modality subclasses this with the options of its readers.
     """
 
     modality: ClassVar[str]
     source: str
     item_shape: tuple[int, ...]
+    column: str | None = dataclasses.field(default=None, kw_only=True)
+    label_column: str | None = dataclasses.field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         shape = self.item_shape
@@ -47,6 +54,9 @@ class DataConfig:
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["item_shape"] = list(self.item_shape)
+        for name in TABLE_OPTIONS:  # written only for tables, so folder runs read as before
+            if values.get(name) is None:
+                values.pop(name, None)
         return values
 
     @classmethod
@@ -126,6 +136,16 @@ class Modality:
 
     def read_file(self, data: DataConfig, path: Path, start: int, count: int | None) -> Iterator[Tensor]:
         """Items ``start``, ``start + 1``, ... of one file, preprocessed like training (at most ``count``)."""
+        raise NotImplementedError
+
+    def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
+        """The items of one file held in memory (a shard's member, a table cell), preprocessed like training.
+
+        A picture gives one item, a sound its windows, a clip its frames.
+        ``extension`` is the member's (``.jpg``), or ``""`` where a table
+        holds bare bytes and the decoder must recognise the format itself.
+        Sharded data of any modality is read through this alone.
+        """
         raise NotImplementedError
 
     def item_name(self, path: Path, index: int) -> str:

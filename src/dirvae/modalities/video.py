@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from dirvae.data.formats import VIDEO_EXTENSIONS
+from dirvae.data.payloads import decode_clip
 from dirvae.data.video import VideoFolder, frame_to_tensor
 from dirvae.data.video_frames import FrameReader
 from dirvae.errors import DataError
@@ -60,6 +61,9 @@ class VideoModality(PictureOutputs, Modality):
                 yield frame_to_tensor(reader.read(number), data.image_size, data.grayscale)
         finally:
             reader.close()
+
+    def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
+        return decode_clip(payload, data.image_size, data.grayscale)
 
     def default_reconstruction(self, data: DataConfig, architecture: str) -> tuple[str, dict[str, Any]]:
         return PHOTO_RECONSTRUCTION, default_loss_options(PHOTO_RECONSTRUCTION, data.item_shape)

@@ -13,6 +13,7 @@ from dirvae.data.relabelled import Relabelled, own_index
 from dirvae.modalities.opening import open_dataset
 from dirvae.runs.inputs import is_named_set, iter_inputs, parse_input
 from dirvae.runs.record import RunConfig
+from dirvae.runs.shard_inputs import shard_selector
 
 
 # -------------------------------------------------------------------- batches
@@ -28,7 +29,7 @@ def iter_batches(
     Folders go through a DataLoader (``num_workers`` processes may decode);
     unreadable items are skipped with a warning.
     """
-    target, index = parse_input(path, run)
+    target, index = (path, 0) if shard_selector(path) is not None else parse_input(path, run)  # shards: read in order below
     if index is None and (is_named_set(target, run) or target.is_dir()):
         dataset = open_dataset(run.data.at(target))
         loader = make_loader(Relabelled(dataset, own_index), batch_size, num_workers=num_workers)

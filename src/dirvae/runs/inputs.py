@@ -1,8 +1,9 @@
 """Inputs named like the datasets name items, read exactly as training read them.
 
 ``a.png``, ``tone.wav#window=3``, ``clip.mp4#frame=12`` (or ``clip.mp4#12``),
-``FOLDER#5`` (``digits#5`` for the embedded digits): each picks one item;
-a bare file or folder gives all of its items.  Every reader is a public
+``FOLDER#5`` (``digits#5`` for the embedded digits), ``shard.tar#KEY`` (a
+sample of shards, :mod:`~dirvae.runs.shard_inputs`): each picks one item;
+a bare file, folder or shard gives all of its items.  Every reader is a public
 per-item reader of :mod:`dirvae.data`, so an input is preprocessed exactly
 like a training item.
 """
@@ -25,6 +26,7 @@ from dirvae.modalities import MODALITIES
 from dirvae.modalities.opening import open_dataset
 from dirvae.printer import article
 from dirvae.runs.record import RunConfig
+from dirvae.runs.shard_inputs import shard_items, shard_selector
 
 _SELECTOR = re.compile(r"^(?P<path>.+)#(?:(?P<key>\w+)=)?(?P<index>\d+)$")
 FOLDER_KEY = "item"
@@ -138,6 +140,13 @@ def iter_inputs(
     """
     taken = 0
     for text in paths:
+        if shard_selector(text) is not None:  # shards, or SHARD#KEY
+            for item in shard_items(run, text):
+                if limit is not None and taken >= limit:
+                    return
+                taken += 1
+                yield item
+            continue
         path, index = parse_input(text, run)
         if is_named_set(path, run) or path.is_dir():
             dataset = open_dataset(run.data.at(path))

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from dirvae.data.shard_plan import SHUFFLE_BUFFER
 from dirvae.data.split import VAL_CAP, VAL_FRACTION
 from dirvae.errors import DataError, DirvaeError
 from dirvae.latent.recipe import ALPHA_TRANSFORMS, DECODER_INPUTS, KL_KINDS, PRIOR_ALPHA, RECIPES, SAMPLERS, resolve_recipe
@@ -150,7 +151,16 @@ class TrainConfig:
         VAL_FRACTION, f"share of the data held out for validation, at most {VAL_CAP:,} items, whole files for audio/video (default {VAL_FRACTION:g}; 0 = none)",
         low=0, high=1, high_open=True, rule="from 0 (no validation) to below 1",
     )  # fmt: skip
-    val_data: str | None = option(None, "validate on this folder instead of a share of --data", metavar="DIR", text=True)
+    val_data: str | None = option(None, "validate on this folder (or shards) instead of a share of --data", metavar="DIR", text=True)
+    column: str | None = option(
+        None, "Parquet/Arrow data: the column holding each item's bytes or text (default: data, the --type's name, or the only such column)",
+        text=True,
+    )  # fmt: skip
+    label_column: str | None = option(None, "Parquet/Arrow data: a column of whole-number labels (default: label, where present)", text=True)
+    shuffle_buffer: int = option(
+        SHUFFLE_BUFFER, f"sharded data: items each data worker mixes in memory, after shuffling the shard order (default {SHUFFLE_BUFFER}; "
+        "0 = shard order only)", **AT_LEAST_ZERO,
+    )  # fmt: skip
     val_every: int = option(1000, "validate every N steps within long epochs (default 1000; and at every epoch's end)", **POSITIVE)
     num_workers: int = option(0, "data-loading worker processes (default 0)", **AT_LEAST_ZERO)
     threads: int | None = option(None, "torch CPU threads (default: 1 for small models or a busy machine, else the idle cores)", **POSITIVE)

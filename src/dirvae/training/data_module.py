@@ -50,10 +50,12 @@ class DirvaeDataModule(L.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         drop_last: bool = False,
+        shuffle_buffer: int | None = None,
     ) -> None:
         """``drop_last`` drops a short last training batch (batch norm needs two items; text trains with it)."""
         super().__init__()
         self.drop_last = bool(drop_last)
+        self.shuffle_buffer = shuffle_buffer  # sharded data: items mixed in memory (None: the stream's default)
         self.mix_files = bool(mix_files)
         self.train = train
         self.val = val
@@ -97,7 +99,7 @@ class DirvaeDataModule(L.LightningDataModule):
         return make_loader(
             self.train, self.batch_size, shuffle=self.shuffle or self.mix_files, sampler=sampler, num_workers=self.num_workers,
             drop_last=self.drop_last and len(self.train) > self.batch_size,
-            persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed,
+            persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed, shuffle_buffer=self.shuffle_buffer,
         )  # fmt: skip
 
     def val_dataloader(self) -> DataLoader | list:
@@ -121,6 +123,9 @@ class DirvaeDataModule(L.LightningDataModule):
         """The first ``count`` readable validation items, for the live view's grid."""
         if self.val is None:
             return None
+        if hasattr(self.val, "first_items"):  # shards are read in order, not indexed
+            found = [tensor for tensor, _ in self.val.first_items(count)]
+            return torch.stack(found) if found else None
         items = [self.val[i] for i in range(min(len(self.val), count * 2))]
         tensors = [item[0] for item in items if item is not None][:count]
         return torch.stack(tensors) if tensors else None

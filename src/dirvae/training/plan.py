@@ -61,6 +61,8 @@ def plan_run(options: TrainConfig, source: str, saved: RunConfig | None = None, 
         data = saved.data
     else:
         data = spec.data_from_options(options, source)
+        if options.column is not None or options.label_column is not None:  # which columns of Parquet/Arrow shards
+            data = dataclasses.replace(data, column=options.column, label_column=options.label_column)
         if prepare:
             data = spec.prepare(data, 0.0 if options.val_data else options.val_fraction)
     architecture = spec.default_architecture(data) if options.architecture == AUTO else options.architecture

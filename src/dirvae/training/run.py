@@ -21,6 +21,7 @@ import torch
 
 from dirvae import printer
 from dirvae.errors import DataError, DirvaeError
+from dirvae.data.shard_loader import batch_count
 from dirvae.io.atomic import remove_orphans
 from dirvae.model import DirichletVAE
 from dirvae.modalities.opening import open_dataset
@@ -125,6 +126,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     data = DirvaeDataModule(
         train_set, val_set, batch_size=options.batches, shuffle=options.shuffles(), shuffle_dir=options.shuffle_dir, mix_files=options.mixes_files(),
         seed=options.seed, num_workers=options.num_workers, pin_memory=accelerator == "gpu", drop_last=spec.drop_last,
+        shuffle_buffer=options.shuffle_buffer,
     )  # fmt: skip
     if val_data is not None and tuple(data.val.item_shape) != run.data.item_shape:
         raise DataError(f"{options.val_data}: --val-data items are {tuple(data.val.item_shape)}, the training data's {run.data.item_shape}")
@@ -140,7 +142,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
 
     # Length of the run and the KL schedule over it.
     epochs = trainers.epoch_cap(options, embedded)
-    steps_per_epoch = max(1, len(data.train_dataloader()))
+    steps_per_epoch = max(1, batch_count(data.train_dataloader()))
     total_steps = min(options.iterations or math.inf, epochs * steps_per_epoch if epochs > 0 else math.inf)
     hint = trainers.short_run_hint(options, embedded, total_steps)
     if hint:
@@ -178,7 +180,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     )  # fmt: skip
     trainer = trainers.make_trainer(
         options, run_dir, chosen_accelerator=accelerator, epochs=epochs, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-        val_batches=len(data.val_dataloader()), callbacks=[export, best, view], extra=callbacks, writer=writer,
+        val_batches=batch_count(data.val_dataloader()), callbacks=[export, best, view], extra=callbacks, writer=writer,
     )  # fmt: skip
 
     # Fit.  Ctrl-C and SIGTERM save on the way out (RunExport) and end here as KeyboardInterrupt.
