@@ -20,7 +20,7 @@ from PIL import Image
 from dirvae.data import make_loader
 from dirvae.modalities import MODALITIES
 from dirvae.modalities.opening import open_dataset
-from tests.cli.helpers import write_audio, write_images, write_video
+from tests.cli.helpers import TOPIC_WORDS, write_audio, write_documents, write_images, write_video
 
 SIZE = 16
 AUDIO_SIZE = 2048
@@ -37,6 +37,7 @@ FOLDERS = {
     "image": lambda folder: write_images(folder, n=12, size=20, classes=("a", "b")),
     "audio": lambda folder: write_audio(folder, n=3, seconds=0.6, rate=RATE),
     "video": write_clips,
+    "text": lambda folder: write_documents(folder, per_topic=4),
 }
 """A folder of each registered modality; a new modality adds its builder here."""
 
@@ -44,6 +45,10 @@ FOLDERS = {
 def data_config(modality: str, source: str | Path, **extra):
     """The data section a run of ``modality`` at the test sizes would record."""
     config = MODALITIES[modality].data_config
+    if modality == "text":  # the vocabulary of the test's documents (every builder writes the same words)
+        words = tuple(sorted({word for group in TOPIC_WORDS.values() for word in group}))
+        return config(str(source), (len(words),), text_unit="auto", text_field="text", label_field=None, vocab_size=len(words),
+                      min_df=1, max_df=1.0, vocabulary=words, **extra)  # fmt: skip
     if modality == "audio":
         return config(str(source), (1, AUDIO_SIZE), sample_rate=RATE, sample_size=AUDIO_SIZE, pad_last="short", **extra)
     return config(str(source), (3, SIZE, SIZE), image_size=SIZE, grayscale=False, **extra)

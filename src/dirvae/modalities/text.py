@@ -22,7 +22,10 @@ from dirvae.errors import DataError
 from dirvae.modalities.spec import DataConfig, Modality
 from dirvae.nets.topic import topic_word
 from dirvae.text.dataset import TextCorpus, build_vocabulary, holdout_threshold, split_by_name
-from dirvae.text.documents import TEXT_SUFFIXES, ReadCounts, read_documents
+from dirvae.data.shard_readers import read_samples
+from dirvae.data.shard_sources import is_shard_source, open_shard_set
+from dirvae.text.documents import HTML_SUFFIXES, TEXT_SUFFIXES, ReadCounts, read_documents, strip_html
+from dirvae.text.documents import decode as decode_text
 from dirvae.text.metrics import active_topics, npmi, topic_diversity
 from dirvae.text.outputs import TEXT_KINDS, path_entries, reconstruction_entries, sample_entries, write_entries
 from dirvae.text.scores import text_scores
@@ -110,6 +113,8 @@ class TextModality(Modality):
         """The vocabulary of the training documents: one pass counts them, one builds it (held-out ones left out)."""
         if data.vocabulary:
             return data
+        if is_shard_source(data.source):
+            return self._prepare_shards(data)
         documents = sum(1 for _ in self._documents(data))
         if documents == 0:
             raise DataError(f"{data.source}: no text document found (accepted: a folder of .txt .md .rst .html files, or a .jsonl, .csv, .parquet or lines file)")
@@ -119,6 +124,18 @@ class TextModality(Modality):
             raise DataError(f"{data.source}: no word survives the vocabulary filter (--min-df {data.min_df:g}, --max-df {data.max_df:g}); lower --min-df")
         return replace(data, vocabulary=vocabulary.words, item_shape=(len(vocabulary.words),), holdout=threshold)
 
+    def _prepare_shards(self, data: TextData) -> TextData:
+        """Shards: the vocabulary of every document in them (their validation holds out whole shards, read here too)."""
+        shards = open_shard_set(data.source, column=data.column, label_column=data.label_column, prefer=(self.name,))
+        texts = (
+            strip_html(decode_text(sample.payload, ReadCounts())) if sample.extension in HTML_SUFFIXES else decode_text(sample.payload, ReadCounts())
+            for shard in shards.shards for sample in read_samples(shards, shard, self.extensions) if sample.payload is not None
+        )  # fmt: skip
+        vocabulary = Vocabulary.build(texts, data.settings())
+        if not vocabulary.words:
+            raise DataError(f"{data.source}: no word survives the vocabulary filter; lower --min-df")
+        return replace(data, vocabulary=vocabulary.words, item_shape=(len(vocabulary.words),))
+
     def _documents(self, data: TextData):
         try:
             return read_documents(data.source, counts=ReadCounts(), **data.reader())
@@ -126,7 +143,7 @@ class TextModality(Modality):
             raise DataError(f"{data.source}: {error}") from None
 
     def open(self, data: DataConfig) -> Dataset:
-        if not Path(data.source).exists():
+        if not Path(data.source).exists():  # shards never reach here: the opener reads them through decode
             raise DataError(f"{data.source}: no such file or folder")
         return TextCorpus(data.source, data.frozen(), **_reader_keywords(data))
 
@@ -142,7 +159,16 @@ class TextModality(Modality):
         return "text: " + "; ".join(parts)
 
     def split(self, dataset: Dataset, data: DataConfig, val_fraction: float) -> tuple[Dataset, Dataset | None]:
+        if not isinstance(dataset, TextCorpus):  # shards hold out whole shards
+            return super().split(dataset, data, val_fraction)
         return split_by_name(dataset, data.holdout if val_fraction > 0 else 0.0)
+
+    def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
+        """One document held in memory (a shard's member or a table's cell) as word counts over the run's vocabulary."""
+        text = decode_text(payload, ReadCounts())
+        if extension in HTML_SUFFIXES:
+            text = strip_html(text)
+        return [torch.from_numpy(np.asarray(data.frozen().vectorize([text]).todense(), dtype=np.float32).reshape(-1))]
 
     def read_file(self, data: DataConfig, path: Path, start: int, count: int | None) -> Iterator[Tensor]:
         documents = list(read_documents(path, **data.reader()))
