@@ -431,7 +431,9 @@ def fit_pyro_prodlda(split: Split, k: int, seed: int, budget: dict) -> Fitted:
 
 VARIANTS: dict[str, dict] = {
     # name: options of our model (anything missing takes the "dirvae" value)
-    # The recipe study's winner (see the report): a flat Dir(1) prior, the ProdLDA decoder.
+    # The baseline recipe of the study (benchmarks/results/topics.md): Dir(1) beat Dir(0.1) on diversity,
+    # perplexity and kNN.  Not final: Adam β₁ 0.9 ("dirvae-adam0.9") measured better on perplexity,
+    # kNN and diversity but worse on NPMI, at the 40 s budget.
     "dirvae": {"latent": "dirichlet", "decoder": "prodlda", "prior_alpha": 1.0},
     "gaussian": {"latent": "gaussian", "decoder": "prodlda"},
     "dirvae-a0.1": {"prior_alpha": 0.1},
