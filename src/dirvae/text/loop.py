@@ -55,12 +55,15 @@ def train_topic_model(
     betas: tuple[float, float] = (0.99, 0.999),
     seed: int = 0,
     max_skipped: int = 10,
+    kl_warmup_steps: int = 0,
 ) -> TrainStats:
     """Train ``model`` on the rows of ``counts`` for ``epochs`` or until ``seconds`` have passed (whichever first).
 
     After ``prior_burn_in`` steps a model with a method-of-moments prior
     re-estimates it every step (:meth:`DirichletVAE.update_prior`).  More than
     ``max_skipped`` non-finite steps raise ``FloatingPointError``.
+    ``kl_warmup_steps`` ramps the KL weight linearly from 0 to 1 over that
+    many steps (0: the true ELBO from the start).
     """
     if epochs is None and seconds is None:
         raise ValueError("give epochs, seconds or both")
@@ -79,7 +82,8 @@ def train_topic_model(
             rows = shuffled[first : first + batch_size]
             if rows.shape[0] < 2:  # batch norm needs two documents
                 continue
-            terms = model.loss(dense_batch(rows))
+            weight = min(1.0, (steps + 1) / kl_warmup_steps) if kl_warmup_steps > 0 else 1.0
+            terms = model.loss(dense_batch(rows), kl_weight=weight)
             if not torch.isfinite(terms.total):
                 skipped += 1
                 if skipped > max_skipped:
