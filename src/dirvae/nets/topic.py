@@ -229,5 +229,6 @@ def _topic_options(decoder: DecoderKind):
     return lambda shape, k, data: {"vocab_size": shape[0], "model_size": k, "decoder": decoder}
 
 
-register_architecture("prodlda", partial(topic_model, decoder="prodlda"), model_size=20, options=_topic_options("prodlda"))
+# No learned head before either decoder: a trainable K×K map would mix the topics, and the topics read off the decoder would be wrong.
+register_architecture("prodlda", partial(topic_model, decoder="prodlda"), model_size=20, options=_topic_options("prodlda"), decode_head=False)
 register_architecture("mixture", partial(topic_model, decoder="mixture"), model_size=20, options=_topic_options("mixture"), decode_head=False)

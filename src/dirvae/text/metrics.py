@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 
 NPMI_TOP_WORDS = 10
 DIVERSITY_TOP_WORDS = 25
@@ -175,8 +177,6 @@ def knn_accuracy(theta: np.ndarray, labels: np.ndarray, neighbours: int = 5, fol
     Stratified ``folds``-fold (plain shuffled K-fold where a class has fewer
     documents than folds); unlabelled documents (label −1) are left out.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score  # slow import (~0.5 s), only kNN needs it
-    from sklearn.neighbors import KNeighborsClassifier  # likewise
 
     labels = np.asarray(labels)
     keep = labels >= 0 if labels.dtype.kind in "iu" else np.ones(labels.shape, dtype=bool)
