@@ -31,3 +31,26 @@ def test_the_sample_reads_this_machine_and_stays_in_range():
     busy = threads.busy_cores_now(0.05)
     assert 0.0 <= busy <= (os.cpu_count() or 1) + 0.5
     torch.set_num_threads(torch.get_num_threads())  # nothing changed
+
+
+def test_data_workers_none_for_memory_auto_for_decoding_and_a_flag_wins(monkeypatch):
+    from dirvae.data.digits import DigitsDataset
+    from dirvae.text.corpus import SparseCorpus
+    from dirvae.text.dataset import TextCorpus
+    from torch.utils.data import Subset
+
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    assert not DigitsDataset.decodes_items and not SparseCorpus.decodes_items and not TextCorpus.decodes_items
+    class Folder:  # any reader without the attribute decodes (image files, audio, video, shards)
+        pass
+    memory = Subset(DigitsDataset.__new__(DigitsDataset), [0])
+    assert not threads.decodes_items(memory) and threads.decodes_items(Subset(Folder(), [0]))
+    assert threads.data_workers(None, False, busy=lambda: 0.0)[0] == 0
+    workers, line = threads.data_workers(None, True, busy=lambda: 3.0)  # a busy 2-core machine: 1 worker + 1 thread
+    assert workers == 1 and "--num-workers N" in line
+    big = nn.Linear(3000, 2000)
+    assert threads.cpu_threads(None, big, (3, 64, 64), busy=lambda: 0.0, workers=workers)[0] == 1
+    assert threads.data_workers(3, True)[0] == 3 and threads.data_workers(0, True)[0] == 0
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)
+    assert threads.data_workers(None, True, busy=lambda: 0.0)[0] == 8
+    assert threads.data_workers(None, True, gpu=True)[0] == 8

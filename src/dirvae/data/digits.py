@@ -30,6 +30,8 @@ class DigitsDataset(Dataset):
     nearest would give 8x8 blocks that a decoder learns to copy.
     """
 
+    decodes_items = False  # held in memory (or memory-mapped): data workers would only add start-up and copies
+
 
     def __init__(self, image_size: int = 32, grayscale: bool = True) -> None:
         from sklearn.datasets import load_digits  # scikit-learn costs ~1.5 s to import; only the embedded digits need it

@@ -94,12 +94,14 @@ def make_loader(
     persistent_workers: bool = False,
     seed: int | None = None,
     shuffle_buffer: int | None = None,
+    batch_sampler: Sampler[list[int]] | None = None,
 ) -> DataLoader:
     """A DataLoader yielding :class:`Batch` es, for any dataset of this package.
 
     ``sampler`` (for example a DistributedSampler) decides the order when
     given, and ``shuffle`` is then ignored.  ``seed`` makes the shuffled order
-    reproducible.  ``persistent_workers`` only applies with workers.  A
+    reproducible.  ``batch_sampler`` gives whole batches (and then decides
+    their size and order alone).  ``persistent_workers`` only applies with workers.  A
     stream of shards (it has ``loader``) batches itself, shuffling shards and
     mixing ``shuffle_buffer`` items in memory.
     """
@@ -118,6 +120,11 @@ def make_loader(
     if seed is not None:
         generator = torch.Generator()
         generator.manual_seed(int(seed))
+    if batch_sampler is not None:
+        return DataLoader(
+            dataset, batch_sampler=batch_sampler, num_workers=int(num_workers), collate_fn=collate_batch, pin_memory=bool(pin_memory),
+            persistent_workers=bool(persistent_workers) and int(num_workers) > 0, generator=generator,
+        )  # fmt: skip
     return DataLoader(
         dataset,
         batch_size=int(batch_size),

@@ -27,6 +27,8 @@ Item = tuple[torch.Tensor, int] | None
 _PRESCALE_MARGIN = 2
 
 _INHERITED: list[OrderedDict] = []
+_READERS_PER_FILE = 4
+"""Readers one file may hold open at once (runs of one file read side by side), before one is reused."""
 
 
 class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
@@ -35,7 +37,11 @@ class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
     Item i is one frame, found by timestamp so that any order of access gives
     exactly the frame asked for.  A few files stay open per worker so that
     reading a file's frames in turn (the unshuffled, or ``shuffle_dir``, order)
-    decodes each frame once.
+    decodes each frame once.  A file may have several readers open: a frame
+    goes to the one standing just behind it, so runs of consecutive frames read
+    side by side (:class:`~dirvae.data.samplers.RunBatchSampler`, the mixed
+    default) each decode forward; ``open_files`` is raised to the number of
+    runs read side by side.
     """
 
     modality = "video"
@@ -92,7 +98,7 @@ class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
         if path_index in self.bad_files:
             return None
         try:
-            reader = self._reader(file)
+            reader = self._reader(file, number)
         except Exception as error:
             self.bad_files.report(path_index, self.paths[path_index], error)
             return None
@@ -129,23 +135,32 @@ class VideoFolder(ItemsAcrossFiles, ListedFolder, Dataset):
             local.readers = OrderedDict()
         return local.readers
 
-    def _reader(self, file: int) -> FrameReader:
+    def _reader(self, file: int, number: int = 0) -> FrameReader:
         readers = self._readers()
-        if file in readers:
-            readers.move_to_end(file)
-            return readers[file]
+        mine = [(key, reader) for key, reader in readers.items() if key[0] == file]
+        best = None
+        for key, reader in mine:
+            gap = reader.behind(number) if number < len(reader) else None
+            if gap is not None and (best is None or gap < best[0]):
+                best = (gap, key)
+        if best is None and mine and len(mine) >= _READERS_PER_FILE:
+            best = (0, mine[0][0])  # the file's least recently used reader seeks
+        if best is not None:
+            readers.move_to_end(best[1])
+            return readers[best[1]]
         reader = FrameReader(self.listing.absolute(int(self.file_index[file])), self._indexes.get(file))
         self._indexes[file] = reader.index
-        readers[file] = reader
+        self._opened = getattr(self, "_opened", 0) + 1
+        readers[(file, self._opened)] = reader
         while len(readers) > self.open_files:
             _, oldest = readers.popitem(last=False)
             oldest.close()
         return reader
 
     def _drop(self, file: int) -> None:
-        reader = self._readers().pop(file, None)
-        if reader is not None:
-            reader.close()
+        readers = self._readers()
+        for key in [key for key in readers if key[0] == file]:
+            readers.pop(key).close()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -107,6 +107,17 @@ class FrameReader:
     def close(self) -> None:
         self.container.close()
 
+    def behind(self, index: int) -> int | None:
+        """How far (in timestamp units) this reader's decoder stands before frame ``index``; None if at or past it.
+
+        Of several readers of one file, the one nearest behind a frame reaches
+        it by decoding forward, without a seek.
+        """
+        if self._frames is None or self._position is None:
+            return None
+        gap = int(self.pts[index]) - self._position
+        return gap if gap > 0 else None
+
     def read(self, index: int) -> av.VideoFrame:
         """Decode and return frame ``index`` (0-based, presentation order)."""
         if not 0 <= index < len(self.pts):

@@ -229,6 +229,8 @@ class SparseCorpus(Dataset):
     slice of documents as a scipy CSR matrix (for metrics and baselines).
     """
 
+    decodes_items = False  # held in memory (or memory-mapped): data workers would only add start-up and copies
+
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.meta = CorpusMeta(**json.loads((self.path / "meta.json").read_text(encoding="utf-8")))

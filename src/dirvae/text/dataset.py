@@ -67,6 +67,8 @@ def build_vocabulary(
 class TextCorpus(Dataset):
     """The documents of a source over a frozen vocabulary, from the corpus cache (built on first use)."""
 
+    decodes_items = False  # held in memory (or memory-mapped): data workers would only add start-up and copies
+
     def __init__(
         self, source: str | os.PathLike, vocabulary: Vocabulary, *, unit: str | None = None, text_field: str = "text",
         label_field: str | None = None,

@@ -162,7 +162,11 @@ class TrainConfig:
         "0 = shard order only)", **AT_LEAST_ZERO,
     )  # fmt: skip
     val_every: int = option(1000, "validate every N steps within long epochs (default 1000; and at every epoch's end)", **POSITIVE)
-    num_workers: int = option(0, "data-loading worker processes (default 0)", **AT_LEAST_ZERO)
+    num_workers: int | None = option(
+        None, "data-loading worker processes (default: auto: none for data held in memory, e.g. the digits or a text corpus; "
+        "where items are decoded (image files, audio, video, shards) chosen with --threads from the idle cores, 1 on 2 cores)",
+        **AT_LEAST_ZERO,
+    )  # fmt: skip
     threads: int | None = option(None, "torch CPU threads (default: 1 for small models or a busy machine, else the idle cores)", **POSITIVE)
     devices: str = option("auto", "devices per node for Lightning (default auto)", text=True)
     num_nodes: int = option(1, "nodes for DDP (default 1)", **POSITIVE)

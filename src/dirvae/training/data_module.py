@@ -20,18 +20,38 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from dirvae.data import GroupedSampler, make_loader
+from dirvae.data.samplers import RunBatchSampler
 from dirvae.data.split import VAL_FRACTION, validation_split
 from dirvae.data.loader import Batch
 from dirvae.modalities import DEFAULT_MODALITY, open_folder
 from dirvae.modalities.opening import open_dataset
 from dirvae.modalities.spec import DataConfig
 
+def _reader_of(dataset: Any) -> Any:
+    """The folder reader under any subsets (Subset, GroupedSubset, Relabelled)."""
+    while hasattr(dataset, "dataset") and not hasattr(dataset, "open_files"):
+        dataset = dataset.dataset
+    return dataset
+
+
+def _reads_runs(dataset: Any) -> bool:
+    """Readers that keep files open and decode forward (video) gain from runs; audio windows are read whole."""
+    return hasattr(_reader_of(dataset), "open_files")
+
+
+def _keep_open(dataset: Any, lanes: int) -> None:
+    """Enough open files per worker for the runs read side by side, and a spare."""
+    reader = _reader_of(dataset)
+    reader.open_files = max(int(reader.open_files), lanes + 2)
+
+
 class DirvaeDataModule(L.LightningDataModule):
     """Train and validation loaders for any dataset of :mod:`dirvae.data`.
 
     Grouped datasets (audio, video) mix windows or frames of all files in
     every batch with ``mix_files`` (``dirvae train``'s default, measured to
-    learn better), or read in the seed's order through
+    learn better; video reads them in runs of consecutive frames through
+    :class:`~dirvae.data.samplers.RunBatchSampler`, several runs a batch), or read in the seed's order through
     :class:`~dirvae.data.GroupedSampler` (``shuffle`` within a file,
     ``shuffle_dir`` across files); others shuffle with ``shuffle``.  The
     validation loader keeps its order, so every pass sees the same batches.
@@ -93,12 +113,17 @@ class DirvaeDataModule(L.LightningDataModule):
         return cls.from_dataset(dataset, val_fraction=val_fraction, val=val, **(loader_options or {}))
 
     def train_dataloader(self) -> DataLoader:
-        sampler = None
+        sampler = batches = None
+        drop_last = self.drop_last and len(self.train) > self.batch_size
         if hasattr(self.train, "groups") and not self.mix_files:
             sampler = GroupedSampler(self.train.groups(), self.shuffle, self.shuffle_dir, self.seed)
+        elif hasattr(self.train, "groups") and _reads_runs(self.train):
+            # Mixed files, read in runs of consecutive frames: one seek per run, not per frame.
+            batches = RunBatchSampler(self.train.groups(), self.batch_size, streams=max(1, self.num_workers), drop_last=drop_last, seed=self.seed)
+            _keep_open(self.train, batches.lanes)
         return make_loader(
             self.train, self.batch_size, shuffle=self.shuffle or self.mix_files, sampler=sampler, num_workers=self.num_workers,
-            drop_last=self.drop_last and len(self.train) > self.batch_size,
+            batch_sampler=batches, drop_last=drop_last,
             persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed, shuffle_buffer=self.shuffle_buffer,
         )  # fmt: skip
 

@@ -37,7 +37,7 @@ from dirvae.training.plan import data_source, plan_run, validation_data
 from dirvae.training.resume import saved_run
 from dirvae.training.schedules import make_kl_schedule
 from dirvae.training.signals import Terminated, sigterm_saves
-from dirvae.training.threads import cpu_threads
+from dirvae.training.threads import busy_cores_now, cpu_threads, data_workers, decodes_items
 from dirvae.training import trainer as trainers
 
 
@@ -125,7 +125,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
         train_set, val_set = spec.split(dataset, run.data, options.val_fraction)
     data = DirvaeDataModule(
         train_set, val_set, batch_size=options.batches, shuffle=options.shuffles(), shuffle_dir=options.shuffle_dir, mix_files=options.mixes_files(),
-        seed=options.seed, num_workers=options.num_workers, pin_memory=accelerator == "gpu", drop_last=spec.drop_last,
+        seed=options.seed, num_workers=0, pin_memory=accelerator == "gpu", drop_last=spec.drop_last,
         shuffle_buffer=options.shuffle_buffer,
     )  # fmt: skip
     if val_data is not None and tuple(data.val.item_shape) != run.data.item_shape:
@@ -133,12 +133,17 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     if data.val is None and options.val_fraction > 0 and val_data is None:
         printer.note("too little data to hold out a validation share (one file or item): training without validation")
 
-    # Model, and the CPU threads it gets.
+    # Model, the CPU threads it gets and the data workers beside them (one sample of the machine's load for both).
     model = build_model(run)
+    load = busy_cores_now() if options.threads is None or options.num_workers is None else 0.0
+    workers, why_workers = data_workers(options.num_workers, decodes_items(train_set), gpu=accelerator == "gpu", busy=lambda: load)
+    data.num_workers = workers
     if accelerator == "cpu":
-        threads, why = cpu_threads(options.threads, model, run.data.item_shape)
+        threads, why = cpu_threads(options.threads, model, run.data.item_shape, busy=lambda: load, workers=workers)
         torch.set_num_threads(threads)
-        printer.note(why)
+        printer.note(f"{why}; {why_workers}")
+    elif workers:
+        printer.note(why_workers)
 
     # Length of the run and the KL schedule over it.
     epochs = trainers.epoch_cap(options, embedded)

@@ -48,15 +48,53 @@ def busy_cores_now(seconds: float = SAMPLE_SECONDS) -> float:
     return cores * (after[0] - before[0]) / (after[1] - before[1])
 
 
+def decodes_items(dataset: object) -> bool:
+    """Whether reading an item costs decoding (files, shards), as opposed to data held in memory (``decodes_items = False``)."""
+    while not hasattr(dataset, "decodes_items") and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset  # Subset, GroupedSubset, Relabelled
+    return bool(getattr(dataset, "decodes_items", True))
+
+
+MAX_AUTO_WORKERS = 8
+
+
+def data_workers(
+    requested: int | None, decodes: bool, *, gpu: bool = False, busy: Callable[[], float] = busy_cores_now
+) -> tuple[int, str]:
+    """DataLoader worker processes and the words that say why: ``requested`` (``--num-workers``), or a choice.
+
+    Data held in memory gets none (a worker only adds start-up and a copy per
+    batch).  Decoded items on a CPU run share the idle cores (at least two)
+    half and half with torch's threads (:func:`cpu_threads` takes the rest):
+    on 2 cores one worker decodes while one thread trains.  A GPU run gives
+    decoding all cores but one, up to ``MAX_AUTO_WORKERS``.
+    """
+    cores = os.cpu_count() or 1
+    if requested is not None:
+        return requested, f"{requested} data worker{'s' if requested != 1 else ''} (--num-workers)"
+    if not decodes:
+        return 0, "no data workers (the data is in memory)"
+    if cores < 2:
+        return 0, "no data workers (one core)"
+    if gpu:
+        workers = min(MAX_AUTO_WORKERS, cores - 1)
+    else:
+        budget = max(2, min(cores, int(cores - busy() + 0.5)))
+        workers = min(MAX_AUTO_WORKERS, budget // 2)
+    return workers, f"{workers} data worker{'s' if workers != 1 else ''} decoding; --num-workers N to choose"
+
+
 def cpu_threads(
-    requested: int | None, model: torch.nn.Module, item_shape: tuple[int, ...], *, busy: Callable[[], float] = busy_cores_now
+    requested: int | None, model: torch.nn.Module, item_shape: tuple[int, ...], *, busy: Callable[[], float] = busy_cores_now,
+    workers: int = 0,
 ) -> tuple[int, str]:
     """Torch intra-op threads for CPU training and the line that says why: ``requested`` (``--threads``), or a safe choice.
 
     Torch's threads spin-wait for each other; when another process holds a
     core they wait for a whole scheduler slice per operation, and one measured
     run fell from 9,115 to 295 samples/s.  So small models get one thread, and
-    larger ones the cores that are idle now.
+    larger ones the cores that are idle now, less those given to data
+    ``workers``.
     """
     cores = os.cpu_count() or 1
     plural = "s" if cores != 1 else ""
@@ -66,5 +104,5 @@ def cpu_threads(
     if small:
         return 1, f"1 CPU thread (a small model: a second thread only waits; {cores} core{plural}); --threads N to choose"
     load = busy()
-    threads = max(1, min(cores, int(cores - load + 0.5)))
+    threads = max(1, min(cores - workers, int(cores - load + 0.5)))
     return threads, f"{threads} CPU thread{'s' if threads != 1 else ''} ({cores} core{plural}, {load:.1f} busy); --threads N to choose"
