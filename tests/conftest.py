@@ -1,4 +1,5 @@
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -6,6 +7,24 @@ import pytest
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _subprocesses_import_this_dirvae() -> None:
+    """``python -m dirvae`` started by a test must run the dirvae this test process imports.
+
+    A relative ``PYTHONPATH=src`` (a worktree's checkout) stops applying once a
+    subprocess runs in a temporary folder, and the interpreter's installed copy
+    would be tested instead; so the tested copy's folder goes first, absolute.
+    """
+    spec = importlib.util.find_spec("dirvae")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    root = str(Path(list(spec.submodule_search_locations)[0]).resolve().parent)
+    rest = [part for part in os.environ.get("PYTHONPATH", "").split(os.pathsep) if part and Path(part).resolve() != Path(root)]
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, *rest])
+
+
+_subprocesses_import_this_dirvae()
 
 SLOW = (
     # Whole files: they train runs through the command line, or run benchmarks' smoke modes.

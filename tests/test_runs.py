@@ -10,35 +10,55 @@ import torch
 from dirvae import DirichletVAE
 from dirvae.model import DirichletVAE
 from dirvae.errors import DataError, DirvaeError, RunError
+from dirvae.modalities.audio import AudioData
+from dirvae.modalities.image import ImageData
+from dirvae.modalities.opening import open_dataset
 from dirvae.runs import (
-    check_config,
-    data_options,
-    dataset_for_run,
+    RunConfig,
     iter_batches,
     load_inputs,
     load_run,
-    most_energetic_item,
     parse_input,
     pick_device,
     read_inputs,
+    representative_item,
     spread_inputs,
 )
 from tests.cli.helpers import write_audio, write_images, write_video
 
 
 def _config(modality="image", **data):
+    """A run's config.json contents (format 2: a data section holds only its modality's fields)."""
     if modality == "audio":
         shape, options = [1, 256], {"input_shape": [1, 256], "model_size": 3, "hidden": [8]}
-        base = {"item_shape": shape, "sample_size": 256, "sample_rate": 8000, "image_size": None, "grayscale": None}
+        base = {"item_shape": shape, "sample_size": 256, "sample_rate": 8000, "pad_last": "short"}
     else:
         shape, options = [3, 8, 8], {"input_shape": [3, 8, 8], "model_size": 3, "hidden": [8]}
-        base = {"item_shape": shape, "image_size": 8, "grayscale": False, "sample_rate": None, "sample_size": None}
+        base = {"item_shape": shape, "image_size": 8, "grayscale": False}
     return {
+        "format": "dirvae-run/2",
         "modality": modality,
         "architecture": {"name": "mlp", "options": options},
         "model": {"model_size": 3, "reconstruction": "bernoulli" if modality != "audio" else "mse", "prior_alpha": 0.5},
         "data": {**base, "source": "test", **data},
     }
+
+
+def _format_1(modality="image", **data):
+    """The same run as format 1 wrote it: every modality's data fields, null where they did not apply
+    (and no pad_last for audio: runs saved before --pad-last)."""
+    config = _config(modality)
+    if modality == "audio":
+        del config["data"]["pad_last"]
+        config["data"].update(image_size=None, grayscale=None)
+    else:
+        config["data"].update(sample_rate=None, sample_size=None)
+    config["data"].update(data)
+    return dict(config, format="dirvae-run/1")
+
+
+def _run(config):
+    return RunConfig.from_dict(config)
 
 
 def _make_run(path, modality="image"):
@@ -108,8 +128,8 @@ def test_loading_never_unpickles(tmp_path, monkeypatch):
 
 def test_load_run_checks_the_configuration(tmp_path):
     _make_run(tmp_path)
-    model, config = load_run(tmp_path, "auto")
-    assert config["modality"] == "image" and model.prior_alpha.device.type in ("cpu", "cuda")
+    model, run = load_run(tmp_path, "auto")
+    assert run.modality == "image" and model.prior_alpha.device.type in ("cpu", "cuda")
     path = tmp_path / "config.json"
     good = json.loads(path.read_text())
     for change, message in [
@@ -130,12 +150,14 @@ def test_load_run_checks_the_configuration(tmp_path):
         load_run(tmp_path, "cpu")
 
 
-def test_check_config_for_audio():
-    check_config(_config("audio"))
-    with pytest.raises(RunError, match="sample_size"):
-        check_config(_config("audio", sample_size=512))
-    with pytest.raises(RunError, match="sample_rate"):
-        check_config(_config("audio", sample_rate=None))
+def test_run_config_checks_audio_data():
+    assert _run(_config("audio")).data.sample_size == 256
+    with pytest.raises(RunError, match="mismatched configuration: .*sample_size"):
+        _run(_config("audio", sample_size=512))
+    with pytest.raises(RunError, match="mismatched configuration: .*sample_rate"):
+        _run(_config("audio", sample_rate=None))
+    # A format-1 file wrote the same section with the other modalities' fields as nulls.
+    assert _run(_format_1("audio")).data.sample_rate == 8000
 
 
 def test_pick_device():
@@ -167,14 +189,15 @@ def test_parse_input(tmp_path):
     ],
 )
 def test_a_selector_must_fit_the_file(text, message):
+    run = _image_config()  # digits names the embedded set of an image run
     with pytest.raises(DataError, match=message):
-        parse_input(text)
-    assert parse_input(text.split("#")[0] + "#" + text.split("=")[1])[1] == int(text.split("=")[1])  # #N always works
+        parse_input(text, run)
+    assert parse_input(text.split("#")[0] + "#" + text.split("=")[1], run)[1] == int(text.split("=")[1])  # #N always works
 
 
 def test_limit_is_spread_over_the_inputs(tmp_path):
     sounds = write_audio(tmp_path / "sounds", n=3, seconds=0.2, rate=8000)  # 6 windows each
-    audio = _config("audio")
+    audio = _run(_config("audio"))
     files = [sounds / f"tone{i}.wav" for i in range(3)]
     batch, names, truncated = spread_inputs(audio, files[:2], limit=4)
     assert truncated and [n.split("#")[0][-9:] for n in names] == ["tone0.wav"] * 2 + ["tone1.wav"] * 2
@@ -184,22 +207,31 @@ def test_limit_is_spread_over_the_inputs(tmp_path):
     assert not truncated and len(names) == 7  # one picked window leaves 15 for the other file's 6
 
 
-def test_most_energetic_window(tmp_path):
+def test_the_representative_item_of_an_audio_file_is_its_loudest_window(tmp_path):
     loud = np.zeros(1600)
     loud[800:1024] = 0.8 * np.sin(np.arange(224))  # inside window 3 of 256 samples
     soundfile.write(tmp_path / "late.wav", loud, 8000)
-    audio = _config("audio")
-    tensor, name, chosen = most_energetic_item(audio, tmp_path / "late.wav")
+    audio = _run(_config("audio"))
+    tensor, name, chosen = representative_item(audio, tmp_path / "late.wav")
     assert chosen and name.endswith("late.wav#window=3") and tensor.abs().max() > 0.5
-    _, name, chosen = most_energetic_item(audio, f"{tmp_path / 'late.wav'}#window=1")
+    _, name, chosen = representative_item(audio, f"{tmp_path / 'late.wav'}#window=1")
     assert not chosen and name.endswith("#window=1")
 
 
 # ---------------------------------------------------------------- the data path
-def _image_config(size=8):
+def _image_dict(size=8):
     config = _config()
     config["data"].update(image_size=size, item_shape=[3, size, size])
     return config
+
+
+def _image_config(size=8):
+    return _run(_image_dict(size))
+
+
+def dataset_for_run(run, directory):
+    """A folder read like the run's training data: its data section at another source."""
+    return open_dataset(run.data.at(directory))
 
 
 def test_single_files_are_preprocessed_exactly_like_folders(tmp_path):
@@ -210,7 +242,7 @@ def test_single_files_are_preprocessed_exactly_like_folders(tmp_path):
     assert torch.equal(batch[0], folder[1][0]) and names == [str(images / "img001.png")]
 
     sounds = write_audio(tmp_path / "sounds", n=1, seconds=0.2, rate=8000)  # 1600 frames
-    audio = _config("audio")
+    audio = _run(_config("audio"))
     folder = dataset_for_run(audio, sounds)
     batch, names = read_inputs(audio, [sounds / "tone0.wav"])
     assert batch.shape == (6, 1, 256) and len(folder) == 6
@@ -218,7 +250,7 @@ def test_single_files_are_preprocessed_exactly_like_folders(tmp_path):
     assert names[2] == f"{sounds / 'tone0.wav'}#window=2"
 
     video = write_video(tmp_path / "clips" / "a.mp4", frames=5, size=24)
-    vconfig = dict(_image_config(), modality="video")
+    vconfig = _run(dict(_image_dict(), modality="video"))
     folder = dataset_for_run(vconfig, video.parent)
     batch, names = read_inputs(vconfig, [video])
     assert batch.shape == (5, 3, 8, 8) and names[4].endswith("a.mp4#frame=4")
@@ -227,7 +259,7 @@ def test_single_files_are_preprocessed_exactly_like_folders(tmp_path):
 
 def test_selectors_limits_and_short_files(tmp_path):
     sounds = write_audio(tmp_path / "sounds", n=2, seconds=0.2, rate=8000)
-    audio = _config("audio")
+    audio = _run(_config("audio"))
     batch, names = read_inputs(audio, [f"{sounds / 'tone1.wav'}#window=4", sounds], limit=3)
     assert names == [f"{sounds / 'tone1.wav'}#window=4", "tone0.wav#window=0", "tone0.wav#window=1"]
     with pytest.raises(DataError, match="has 6 window"):
@@ -246,7 +278,7 @@ def test_load_inputs_keeps_its_behaviour(tmp_path):
     sounds = write_audio(tmp_path / "sounds", n=1, seconds=0.2, rate=8000)
     batch, names = load_inputs(_image_config(), [images / "img000.png", images])
     assert batch.shape == (3, 3, 8, 8) and names == ["img000.png", "img000.png", "img001.png"]
-    batch, names = load_inputs(_config("audio"), [sounds / "tone0.wav", f"{sounds / 'tone0.wav'}#3"])
+    batch, names = load_inputs(_run(_config("audio")), [sounds / "tone0.wav", f"{sounds / 'tone0.wav'}#3"])
     assert batch.shape == (2, 1, 256) and names == ["tone0.wav", "tone0.wav#window=3"]
     assert not list(tmp_path.glob("tmp*"))
 
@@ -256,7 +288,7 @@ def test_load_inputs_keeps_its_behaviour(tmp_path):
     [
         ("a.wav", None, "is an audio file, but this run models image"),
         ("a.png", b"not a png", "unreadable or corrupt image file"),
-        ("a.txt", b"text", "not an image file"),
+        ("a.xyz", b"text", "not an image file"),
         ("missing.png", "missing", "no such file"),
     ],
 )
@@ -274,9 +306,9 @@ def test_bad_audio_and_video_files(tmp_path):
     (tmp_path / "a.wav").write_bytes(b"RIFF nonsense")
     (tmp_path / "a.mp4").write_bytes(b"nonsense")
     with pytest.raises(DataError, match="unreadable or corrupt audio file"):
-        read_inputs(_config("audio"), [tmp_path / "a.wav"])
+        read_inputs(_run(_config("audio")), [tmp_path / "a.wav"])
     with pytest.raises(DataError, match="unreadable or corrupt video file"):
-        read_inputs(dict(_image_config(), modality="video"), [tmp_path / "a.mp4"])
+        read_inputs(_run(dict(_image_dict(), modality="video")), [tmp_path / "a.mp4"])
 
 
 def test_batches_keep_names_aligned_when_files_are_skipped(tmp_path):
@@ -290,11 +322,19 @@ def test_batches_keep_names_aligned_when_files_are_skipped(tmp_path):
     assert torch.equal(batches[-1][0][-1], folder[4][0])
 
 
-def test_data_options_reproduce_training():
-    assert data_options(_image_config()) == {"image_size": 8, "grayscale": False}
+def test_the_data_section_reproduces_training(tmp_path):
+    """What data_options gave before the typed record: the run's data section, as its modality's readers take it."""
+    assert _image_config().data == ImageData("test", (3, 8, 8), image_size=8, grayscale=False)
     # A run saved before --pad-last dropped short files; a newer one says what it did.
-    assert data_options(_config("audio")) == {"sample_size": 256, "sample_rate": 8000, "channels": 1, "pad_last": "none"}
-    assert data_options(_config("audio", pad_last="short"))["pad_last"] == "short"
-    gray = _image_config()
-    gray["data"].update(grayscale=None, item_shape=[1, 8, 8])
-    assert data_options(dict(gray, modality="video")) == {"image_size": 8, "grayscale": True}
+    old = _run(_format_1("audio")).data
+    assert old == AudioData("test", (1, 256), sample_rate=8000, sample_size=256, pad_last="none")
+    assert _run(_format_1("audio", pad_last="short")).data.pad_last == "short"
+    assert _run(_config("audio", pad_last="all")).data.pad_last == "all"
+    # ... and the folder opens with those options.
+    sounds = write_audio(tmp_path / "sounds", n=1, seconds=0.2, rate=8000)
+    folder = dataset_for_run(_run(_format_1("audio")), sounds)
+    assert (folder.sample_size, folder.sample_rate, folder.channels, folder.pad_last) == (256, 8000, 1, "none")
+    # A format-1 picture section without grayscale reads it from the item shape.
+    gray = _format_1(grayscale=None, item_shape=[1, 8, 8])
+    data = _run(dict(gray, modality="video")).data
+    assert (data.modality, data.image_size, data.grayscale) == ("video", 8, True)

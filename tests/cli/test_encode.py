@@ -1,5 +1,4 @@
 import csv
-import json
 
 import numpy as np
 import pytest
@@ -51,10 +50,9 @@ def test_image_field_average_and_flatten(use_runs, tmp_path, capsys):
     assert np.allclose(z_field.mean(axis=2), _values(rows, header, "z_"), atol=1e-6)
     # The numbers are the model's own posterior.
     model = DirichletVAE.from_pretrained(run)
-    from dirvae.runs import read_inputs
+    from dirvae.runs import read_inputs, read_run
 
-    config = json.loads((run / "config.json").read_text())
-    x, _ = read_inputs(config, [pics / "img002.png"])
+    x, _ = read_inputs(read_run(run), [pics / "img002.png"])
     alpha = model.encode(x).concentration.reshape(K, 4).detach().numpy()
     assert np.allclose(_values(flat_rows, flat_header, "alpha_")[2].reshape(K, 4), alpha, rtol=1e-5)
 

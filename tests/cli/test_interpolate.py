@@ -60,11 +60,9 @@ def test_folder_of_steps_matches_the_python_api(use_runs, tmp_path, capsys, path
 
 def test_the_two_paths_differ_between_the_ends_and_meet_at_them(use_runs):
     model = DirichletVAE.from_pretrained(use_runs.run("image"))
-    from dirvae.runs import read_inputs
-    import json
+    from dirvae.runs import read_inputs, read_run
 
-    config = json.loads((use_runs.run("image") / "config.json").read_text())
-    x, _ = read_inputs(config, [use_runs.base / "pics/img000.png", use_runs.base / "pics/img001.png"])
+    x, _ = read_inputs(read_run(use_runs.run("image")), [use_runs.base / "pics/img000.png", use_runs.base / "pics/img001.png"])
     mean = model.interpolation_path(x[:1], x[1:], 5, "mean")
     blend = model.interpolation_path(x[:1], x[1:], 5, "concentration")
     posterior = model.encode(x)

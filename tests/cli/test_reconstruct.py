@@ -117,7 +117,7 @@ def test_wrong_modality_input_through_the_cli(cli_errors):
         ("image", "broken.png", "unreadable or corrupt image file"),
         ("audio", "broken.wav", "unreadable or corrupt audio file"),
         ("audio", "pics/img000.png", "is an image file, but this run models audio"),
-        ("image", "notes.txt", "not an image file"),
+        ("image", "notes.txt", "is a text file, but this run models image"),
         ("image", "missing.png", "no such file"),
         ("video", "clips/a.mp4#frame=99", "has 12 frame(s)"),
         ("video", "clips/a.mp4#window=2", "a video file has no #window=; pick its items with"),

@@ -22,7 +22,7 @@ def _assert_run_dir(run_dir, image=True):
     if image:
         assert (run_dir / "reconstructions.png").is_file()
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["format"] == "dirvae-run/1" and "training" in config
+    assert config["format"] == "dirvae-run/2" and "training" in config
     return config
 
 
@@ -211,6 +211,7 @@ def test_recipe_flags_are_saved_and_a_pre_recipe_run_resumes_with_its_old_meanin
         if key != "recipe":
             config["model"].pop(key, None) if key != "kl_kind" else None
     config["training"]["sampler"] = "igca"
+    config.update(format="dirvae-run/1", dirvae_version="0.1.0")  # what 0.1.0 wrote; format 2 always holds the recipe
     path.write_text(json.dumps(config))
     run_cli("train", "--load", "old", "--iterations", "5", cwd=workdir, check=0)
     resumed = json.loads(path.read_text())
@@ -288,8 +289,8 @@ def test_a_run_whose_every_step_is_non_finite_fails_and_says_why(trained_run, wo
         ("truncated-checkpoint", "checkpoint is damaged.*model.safetensors are intact"),
         ("random-checkpoint", "checkpoint is damaged"),
         ("foreign-checkpoint", "not a dirvae training checkpoint"),
-        ("truncated-config", "config.json: damaged"),
-        ("list-config", "config.json: damaged"),
+        ("truncated-config", "config.json: unreadable configuration .*restore it, or start a new run"),
+        ("list-config", "config.json: not a dirvae run configuration .*restore it, or start a new run"),
         ("wrong-type-config", "config.json.*--batches"),
         ("inconsistent-config", "does not match .*config.json"),
     ],

@@ -4,12 +4,14 @@ import torch
 from sklearn.datasets import load_digits
 
 from dirvae.data import digits, make_loader
+from dirvae.modalities import MODALITIES
 
 
 def test_digits_are_the_bundled_set_upscaled():
     dataset = digits()
     assert len(dataset) == 1797 and dataset.item_shape == (1, 32, 32)
-    assert dataset.classes == [str(d) for d in range(10)] and dataset.modality == "image"
+    assert dataset.classes == [str(d) for d in range(10)]
+    assert "digits" in MODALITIES["image"].named_sets  # the image modality's embedded set
     labels = [dataset[i][1] for i in range(len(dataset))]
     assert sorted(set(labels)) == list(range(10))
     assert min(np.bincount(labels)) > 170  # about 180 of each digit

@@ -5,7 +5,7 @@ from PIL import Image
 
 from dirvae.data import AudioFolder, ImageFolder, VideoFolder
 from dirvae.errors import DataError
-from dirvae.modalities import open_folder
+from dirvae.modalities import MODALITIES, open_folder
 
 from .builders import write_video
 
@@ -18,7 +18,7 @@ def test_open_folder_picks_the_dataset_and_passes_options(tmp_path):
     with pytest.raises(DataError, match="sample_rate.*image"):
         open_folder(tmp_path, "image", sample_rate=8000)
     with pytest.raises(DataError, match="unknown modality"):
-        open_folder(tmp_path, "text")
+        open_folder(tmp_path, "smell")
 
 
 def test_open_folder_for_each_modality(tmp_path):
@@ -40,5 +40,5 @@ def test_wrong_modality_and_missing_folder_errors(tmp_path):
     with pytest.raises(DataError, match="no such directory"):
         open_folder(tmp_path / "missing", None)
     (tmp_path / "a.wav").unlink()
-    with pytest.raises(DataError, match="no audio, image, video file"):
+    with pytest.raises(DataError, match=f"no {', '.join(MODALITIES.names())} file found"):  # every registered modality
         open_folder(tmp_path, None)

@@ -34,15 +34,15 @@ def _frames(n, c=3, h=10, w=12):
 
 @pytest.mark.parametrize(
     "name, kind",
-    [("a.png", "image"), ("a.JPG", "image"), ("a.gif", "gif"), ("a.mp4", "video"), ("a.mkv", "video"),
-     ("a.wav", "audio"), ("a.flac", "audio"), ("l.csv", "csv"), ("l.npy", "npy"), ("out", "folder"), ("a.xyz", "unknown")],
+    [("a.png", "picture"), ("a.JPG", "picture"), ("a.gif", "gif"), ("a.mp4", "movie"), ("a.mkv", "movie"),
+     ("a.wav", "sound"), ("a.flac", "sound"), ("l.csv", "csv"), ("l.npy", "npy"), ("out", "folder"), ("a.xyz", "unknown")],
 )
 def test_output_kind_follows_the_extension(name, kind):
     assert output_kind(name) == kind
 
 
 def test_check_output_names_what_is_accepted(tmp_path):
-    assert check_output(tmp_path / "x.gif", ("gif", "image"), "it") == "gif"
+    assert check_output(tmp_path / "x.gif", ("gif", "picture"), "it") == "gif"
     with pytest.raises(DirvaeError, match=r"--out .*x\.wav: samples can be written as an animated \.gif"):
         check_output(tmp_path / "x.wav", ("gif",), "samples")
     (tmp_path / "plain").write_text("")
@@ -102,9 +102,9 @@ def test_frames_folder_and_dispatch(tmp_path):
     paths = save_frames(_frames(3), tmp_path / "f", stem="step")
     assert [p.name for p in paths] == ["step_000.png", "step_001.png", "step_002.png"]
     assert "3 PNG files" in save_pictures(_frames(3), tmp_path / "g", "folder")
-    assert save_pictures(_frames(3), tmp_path / "g.png", "image").endswith("g.png")
+    assert save_pictures(_frames(3), tmp_path / "g.png", "picture").endswith("g.png")
     with pytest.raises(DirvaeError):
-        save_pictures(_frames(3), tmp_path / "g.wav", "audio")
+        save_pictures(_frames(3), tmp_path / "g.wav", "sound")
 
 
 def test_sounds_one_file_or_a_folder(tmp_path):
@@ -112,7 +112,7 @@ def test_sounds_one_file_or_a_folder(tmp_path):
     save_audio(clips[0], tmp_path / "a.wav", 8000)
     data, rate = soundfile.read(tmp_path / "a.wav")
     assert rate == 8000 and data.shape == (100,) and data[0] == pytest.approx(-1, abs=1e-3)
-    assert "back to back" in save_sounds(clips, tmp_path / "all.flac", "audio", 8000)
+    assert "back to back" in save_sounds(clips, tmp_path / "all.flac", "sound", 8000)
     assert soundfile.info(tmp_path / "all.flac").frames == 300
     paths = save_audio_files(clips, tmp_path / "clips", 8000, stem="sample")
     assert [p.name for p in paths] == ["sample_000.wav", "sample_001.wav", "sample_002.wav"]

@@ -1,19 +1,27 @@
 """The audio defaults of ``dirvae train`` (issue 10): the ``stft`` nets and their loss; older runs keep theirs."""
 
-import copy
-
 from dirvae.model import DirichletVAE
 from dirvae.losses import MultiResolutionSTFTLoss
 from dirvae.nets.audio import WaveEncoder
 from dirvae.nets.spectral import STFTEncoder
+from dirvae.modalities.audio import STFT_LOSS_OPTIONS, stft_loss_options
+from dirvae.nets.spectral import STFT_NET_OPTIONS
 from dirvae.training.config import resolve
-from dirvae.training.run import STFT_LOSS_OPTIONS, STFT_NET_OPTIONS, keep_saved_networks, model_config, stft_loss_options
+from dirvae.training.plan import plan_run
+from dirvae.training.resume import saved_run
 
 SHAPE = (1, 4096)
 
 
+def _options(**flags):
+    return resolve({"type": "audio", "audio_size": SHAPE[-1], **flags})
+
+
 def _config(**flags):
-    return model_config(resolve({"type": "audio", "audio_size": SHAPE[-1], **flags}), SHAPE, "folder")
+    """The config.json a run of these flags on a folder writes."""
+    run = plan_run(_options(**flags), "folder")
+    assert run.data.item_shape == SHAPE
+    return run.to_dict()
 
 
 def test_audio_defaults_to_the_stft_nets_with_three_loss_resolutions():
@@ -40,7 +48,7 @@ def test_stft_runs_saved_before_the_mel_term_and_frame_level_rebuild_without_the
 def test_mel_term_fits_its_fft_to_the_sample_rate_or_is_left_out():
     assert stft_loss_options(8000)["mel_fft"] == 512 and stft_loss_options(44100)["mel_fft"] == 4096
     assert "mel_weight" not in stft_loss_options(1000)  # 80 bands over 500 Hz cannot each hold an FFT bin
-    DirichletVAE.from_run_config(model_config(resolve({"type": "audio", "audio_size": SHAPE[-1], "sample_rate": 8000}), SHAPE, "folder"))
+    DirichletVAE.from_run_config(_config(sample_rate=8000))
 
 
 def test_audio_learns_at_3e_3_unless_told_and_saved_rates_are_kept():
@@ -62,6 +70,6 @@ def test_wave_runs_keep_the_six_resolution_loss_they_were_trained_with(tmp_path)
     assert model.likelihood.fft_sizes == MultiResolutionSTFTLoss().fft_sizes == (2048, 1024, 512, 256, 128, 64)
     # Resumed with today's "auto" defaults, it keeps its nets and loss.
     (tmp_path / "config.json").write_text(json.dumps(old))
-    resumed = copy.deepcopy(_config())
-    keep_saved_networks(resumed, tmp_path)
+    resumed = plan_run(_options(), "folder", saved=saved_run(tmp_path)).to_dict()
     assert resumed["architecture"]["name"] == "wave" and resumed["model"]["reconstruction_options"] == {}
+    assert _config()["architecture"]["name"] == "stft"  # what the same flags give a new run

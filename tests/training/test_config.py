@@ -32,10 +32,10 @@ def test_bad_config_files_give_one_clear_error(tmp_path, text, message):
     [
         ({"batches": 0}, "--batches"),
         ({"learning_rate": -1.0}, "--learning-rate"),
-        ({"type": "text"}, "--type"),
+        ({"type": "smell"}, "--type"),
         ({"model_size": 1}, "--model-size"),
-        ({"type": "audio", "architecture": "resnet"}, "for images"),
-        ({"type": "image", "architecture": "stft"}, "is for audio"),
+        ({"type": "audio", "architecture": "resnet"}, "--architecture resnet does not take audio items; audio uses stft, wave, melresnet"),
+        ({"type": "image", "architecture": "stft"}, "--architecture stft does not take image items; image uses resblock, resnet, mlp"),
         ({"sampler": "magic"}, "--sampler"),
     ],
 )
@@ -57,9 +57,15 @@ def test_recipe_flags_resolve_over_the_named_preset():
         resolve({"recipe": "fancy"})
 
 
+def legacy_training_options(saved):
+    """A format-1 run's saved training options as they are read today (:func:`dirvae.runs.upgrade.upgrade`)."""
+    from dirvae.runs.upgrade import FORMAT_1, upgrade
+
+    return upgrade({"format": FORMAT_1, "training": saved})["training"]
+
+
 def test_a_run_saved_before_recipes_resumes_with_the_paper_recipe_and_k64():
     from dirvae.latent.recipe import RECIPES
-    from dirvae.training.config import legacy_training_options
 
     old = {"type": "image", "sampler": "igca", "model_size": 64, "batches": 8}
     config = resolve(legacy_training_options(old))
@@ -72,16 +78,17 @@ def test_a_run_saved_before_recipes_resumes_with_the_paper_recipe_and_k64():
 def test_cpu_threads_never_oversubscribe(monkeypatch):
     import torch
 
-    from dirvae.training import run
+    from dirvae.training import threads
+
+    def count(options, item_shape, **busy):
+        return threads.cpu_threads(options.threads, small, item_shape, **busy)[0]  # (threads, the line that says why)
 
     small = torch.nn.Linear(10, 10)
-    assert run.cpu_threads(resolve(), small, (1, 28, 28)) == 1
-    assert run.cpu_threads(resolve({"threads": 3}), small, (1, 28, 28)) == 3
-    monkeypatch.setattr(run.os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(run.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
-    assert run.cpu_threads(resolve(), small, (3, 64, 64)) == 1
-    monkeypatch.setattr(run.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
-    assert run.cpu_threads(resolve(), small, (3, 64, 64)) == 4
+    assert count(resolve(), (1, 28, 28)) == 1
+    assert count(resolve({"threads": 3}), (1, 28, 28)) == 3
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    assert count(resolve(), (3, 64, 64), busy=lambda: 3.0) == 1
+    assert count(resolve(), (3, 64, 64), busy=lambda: 0.2) == 4
     with pytest.raises(DirvaeError, match="--threads"):
         resolve({"threads": 0})
 
@@ -110,16 +117,12 @@ def test_non_finite_and_out_of_range_values_are_one_clear_error(values, message)
 
 
 def test_session_only_options_are_not_resumed():
-    from dirvae.training.config import legacy_training_options
-
     saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8, "val_fraction": 0.05}
     assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "val_fraction": 0.05, "shuffle_all": False, "pad_last": "none"}
     assert resolve(legacy_training_options(saved)).view is False
 
 
 def test_reading_order_and_padding_defaults_and_old_runs():
-    from dirvae.training.config import legacy_training_options
-
     assert resolve({"type": "audio"}).mixes_files() and resolve({"type": "video"}).mixes_files()
     assert not resolve({"type": "image"}).mixes_files()
     # --shuffle / --shuffle-dir keep the seed's file-by-file meaning; --shuffle-all wins when given.
@@ -137,8 +140,6 @@ def test_reading_order_and_padding_defaults_and_old_runs():
 
 
 def test_runs_saved_before_validation_resume_training_on_every_item():
-    from dirvae.training.config import legacy_training_options
-
     assert resolve(legacy_training_options({"recipe": "default", "batches": 8})).val_fraction == 0.0
     assert resolve(legacy_training_options({"batches": 8})).val_fraction == 0.0  # pre-recipe runs too
     assert resolve({}).val_fraction == 0.05

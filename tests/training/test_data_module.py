@@ -6,7 +6,8 @@ from torch.utils.data import Dataset
 
 from dirvae import DirichletVAE
 from dirvae.data import digits
-from dirvae.training.data_module import VAL_CAP, DirvaeDataModule, GroupedSubset, validation_split
+from dirvae.data.split import VAL_CAP, GroupedSubset, validation_split
+from dirvae.training.data_module import DirvaeDataModule
 from dirvae.training.module import DirichletVAEModule
 
 

@@ -7,7 +7,12 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 from dirvae import DirichletVAE
+from dirvae.modalities import MODALITIES
+from dirvae.modalities.image import ImageData
 from dirvae.training.live_view import LiveView
+
+IMAGE = MODALITIES["image"]
+DATA = ImageData("test", (1, 4, 4), image_size=4, grayscale=True)
 from dirvae.training.module import DirichletVAEModule
 
 
@@ -21,7 +26,7 @@ def test_a_nan_model_renders_what_is_finite_and_counts_the_rest(tmp_path):
                 tensor.fill_(float("nan"))
     writer = SummaryWriter(str(tmp_path / "tb"))
     trainer = SimpleNamespace(global_step=50, is_global_zero=True, logger=SimpleNamespace(experiment=writer))
-    view = LiveView(tmp_path, "image", every_n_steps=50, count=4)
+    view = LiveView(tmp_path, IMAGE, DATA, every_n_steps=50, count=4)
     view._inputs = torch.rand(4, 1, 4, 4)
     view.render(trainer, module)  # TensorBoard's add_histogram raises on an all-NaN tensor
     writer.close()
@@ -30,7 +35,7 @@ def test_a_nan_model_renders_what_is_finite_and_counts_the_rest(tmp_path):
 
 
 def test_renders_are_at_most_one_per_min_seconds_but_the_last_step_always_renders(tmp_path, monkeypatch):
-    view = LiveView(tmp_path, "image", every_n_steps=10, min_seconds=5.0, count=2)
+    view = LiveView(tmp_path, IMAGE, DATA, every_n_steps=10, min_seconds=5.0, count=2)
     view._inputs = torch.rand(2, 1, 4, 4)
     rendered = []
     monkeypatch.setattr(view, "render", lambda trainer, module: (rendered.append(trainer.global_step), setattr(view, "_last_logged", trainer.global_step), setattr(view, "_last_render_time", clock[0])))
@@ -43,7 +48,7 @@ def test_renders_are_at_most_one_per_min_seconds_but_the_last_step_always_render
     view.on_train_end(SimpleNamespace(global_step=60), None)
     assert rendered[-1] == 60
     # min_seconds=0 renders at every multiple of every_n_steps.
-    eager = LiveView(tmp_path, "image", every_n_steps=10, count=2)
+    eager = LiveView(tmp_path, IMAGE, DATA, every_n_steps=10, count=2)
     eager._inputs = torch.rand(2, 1, 4, 4)
     steps = []
     monkeypatch.setattr(eager, "render", lambda trainer, module: (steps.append(trainer.global_step), setattr(eager, "_last_render_time", clock[0])))

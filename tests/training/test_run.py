@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from dirvae.training.run import tensorboard_logger
+from dirvae.training.trainer import tensorboard_logger
 
 
 def test_new_runs_log_into_the_run_folder_and_old_runs_keep_their_tensorboard_folder(tmp_path):
@@ -13,7 +13,7 @@ def test_new_runs_log_into_the_run_folder_and_old_runs_keep_their_tensorboard_fo
 
 
 def test_validation_runs_at_epoch_ends_unless_epochs_are_short():
-    from dirvae.training.run import MIN_VALIDATION_STEPS, validation_schedule
+    from dirvae.training.trainer import MIN_VALIDATION_STEPS, validation_schedule
 
     assert validation_schedule(500, 1000, 5000, True) == {"val_check_interval": 500}
     # Long epochs also validate every --val-every steps within them.
@@ -28,11 +28,12 @@ def test_validation_runs_at_epoch_ends_unless_epochs_are_short():
 
 def test_a_short_default_run_on_a_folder_gets_a_hint_and_explicit_caps_or_digits_do_not():
     from dirvae.training.config import resolve
-    from dirvae.training.run import SHORT_RUN_STEPS, short_run_hint
+    from dirvae.training.trainer import SHORT_RUN_STEPS, short_run_hint
 
-    hint = short_run_hint(resolve({}), "folder", 47)
+    # ``embedded``: the source is an embedded set (the digits), not a folder.
+    hint = short_run_hint(resolve({}), False, 47)
     assert hint is not None and "47 steps" in hint and "--epochs N" in hint
-    assert short_run_hint(resolve({"epochs": 1}), "folder", 47) is None
-    assert short_run_hint(resolve({"iterations": 40}), "folder", 40) is None
-    assert short_run_hint(resolve({}), "digits", 47) is None
-    assert short_run_hint(resolve({}), "folder", SHORT_RUN_STEPS) is None
+    assert short_run_hint(resolve({"epochs": 1}), False, 47) is None
+    assert short_run_hint(resolve({"iterations": 40}), False, 40) is None
+    assert short_run_hint(resolve({}), True, 47) is None
+    assert short_run_hint(resolve({}), False, SHORT_RUN_STEPS) is None
