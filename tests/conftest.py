@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +26,9 @@ def _subprocesses_import_this_dirvae() -> None:
 
 
 _subprocesses_import_this_dirvae()
+
+# Vectorised text corpora are cached per user (~/.cache/dirvae); the tests keep theirs in a temporary folder.
+os.environ.setdefault("DIRVAE_CACHE", tempfile.mkdtemp(prefix="dirvae-test-cache-"))
 
 SLOW = (
     # Whole files: they train runs through the command line, or run benchmarks' smoke modes.
