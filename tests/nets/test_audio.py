@@ -27,12 +27,6 @@ def _small_mel(**kwargs) -> MelResNetEncoder:
     return MelResNetEncoder(16000, **{**options, **kwargs})
 
 
-def _assert_all_gradients(*modules: nn.Module) -> None:
-    for module in modules:
-        for name, parameter in module.named_parameters():
-            assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
-
-
 # --------------------------------------------------------------------------- waveform pair
 @pytest.mark.parametrize(("length", "channels"), [(16000, 1), (4097, 1), (4097, 2), (1, 1), (15, 2)])
 def test_wave_pair_round_trips_exactly(length, channels):
