@@ -59,6 +59,11 @@ def saving_ignores_ctrl_c() -> Iterator[None]:
 
 
 def ignore_ctrl_c_until_exit() -> None:
-    """After an interrupted run has saved: a Ctrl-C while the process exits (waiting for its last writes) is quiet."""
+    """After an interrupted run has saved: a Ctrl-C while the process exits is ignored.
+
+    Ignored at the C level (``SIG_IGN``), not handled in Python: the
+    interpreter resets Python-level handlers to the default while it shuts
+    down, and a Ctrl-C then would kill the process without its exit code.
+    """
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _wait_for_the_save)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
