@@ -24,7 +24,7 @@ from dirvae.nets.topic import topic_word
 from dirvae.text.dataset import TextCorpus, build_vocabulary, holdout_threshold, split_by_name
 from dirvae.data.shard_readers import read_samples
 from dirvae.data.shard_sources import is_shard_source, open_shard_set
-from dirvae.text.documents import HTML_SUFFIXES, TEXT_SUFFIXES, ReadCounts, read_documents, strip_html
+from dirvae.text.documents import TEXT_SUFFIXES, ReadCounts, document_text, read_documents
 from dirvae.text.documents import decode as decode_text
 from dirvae.text.metrics import active_topics, npmi, topic_diversity
 from dirvae.text.outputs import TEXT_KINDS, path_entries, reconstruction_entries, sample_entries, write_entries
@@ -129,7 +129,7 @@ class TextModality(Modality):
         """Shards: the vocabulary of every document in them (their validation holds out whole shards, read here too)."""
         shards = open_shard_set(data.source, column=data.column, label_column=data.label_column, prefer=(self.name,))
         texts = (
-            strip_html(decode_text(sample.payload, ReadCounts())) if sample.extension in HTML_SUFFIXES else decode_text(sample.payload, ReadCounts())
+            document_text(decode_text(sample.payload, ReadCounts()), sample.extension)
             for shard in shards.shards for sample in read_samples(shards, shard, self.extensions) if sample.payload is not None
         )  # fmt: skip
         vocabulary = Vocabulary.build(texts, data.settings())
@@ -166,9 +166,7 @@ class TextModality(Modality):
 
     def decode(self, data: DataConfig, payload: bytes, extension: str) -> list[Tensor]:
         """One document held in memory (a shard's member or a table's cell) as word counts over the run's vocabulary."""
-        text = decode_text(payload, ReadCounts())
-        if extension in HTML_SUFFIXES:
-            text = strip_html(text)
+        text = document_text(decode_text(payload, ReadCounts()), extension)
         return [torch.from_numpy(np.asarray(data.frozen().vectorize([text]).todense(), dtype=np.float32).reshape(-1))]
 
     def read_file(self, data: DataConfig, path: Path, start: int, count: int | None) -> Iterator[Tensor]:

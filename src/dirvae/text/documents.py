@@ -154,19 +154,7 @@ def read_folder(folder: str | os.PathLike, counts: ReadCounts | None = None) -> 
     for path in list_text_files(root):
         relative = path.relative_to(root)
         label = relative.parts[0] if len(relative.parts) > 1 else None
-        try:
-            if _is_binary(path):
-                counts.binary_skipped += 1
-                counts.note(f"{relative}: binary (NUL byte), skipped")
-                continue
-            text = decode(path.read_bytes(), counts)
-        except OSError as error:
-            counts.unreadable += 1
-            counts.note(f"{relative}: {error.strerror or error}")
-            continue
-        if path.suffix.lower() in HTML_SUFFIXES:
-            text = strip_html(text)
-        document = _emit(text, label, str(relative), counts)
+        document = _read_file(path, str(relative), label, counts)
         if document is not None:
             yield document
 
@@ -337,17 +325,26 @@ def read_documents(
 
 def _one_file(path: Path, counts: ReadCounts) -> Iterator[Document]:
     """A single text file as one document (``unit="file"`` on a file)."""
+    document = _read_file(path, path.name, None, counts)
+    if document is not None:
+        yield document
+
+
+def _read_file(path: Path, name: str, label: str | None, counts: ReadCounts) -> Document | None:
+    """One file as one document: binary and unreadable files are counted and skipped, HTML loses its tags."""
     try:
         if _is_binary(path):
             counts.binary_skipped += 1
-            return
+            counts.note(f"{name}: binary (NUL byte), skipped")
+            return None
         text = decode(path.read_bytes(), counts)
     except OSError as error:
         counts.unreadable += 1
-        counts.note(f"{path.name}: {error.strerror or error}")
-        return
-    if path.suffix.lower() in HTML_SUFFIXES:
-        text = strip_html(text)
-    document = _emit(text, None, path.name, counts)
-    if document is not None:
-        yield document
+        counts.note(f"{name}: {error.strerror or error}")
+        return None
+    return _emit(document_text(text, path.suffix.lower()), label, name, counts)
+
+
+def document_text(text: str, extension: str) -> str:
+    """A file's text as a document: HTML without its tags, anything else as it is."""
+    return strip_html(text) if extension in HTML_SUFFIXES else text
