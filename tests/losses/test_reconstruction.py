@@ -176,3 +176,11 @@ def test_with_pixel_scale_the_location_gets_the_per_channel_gradient_and_the_val
     value.sum().backward()
     channel_variance = (2 * log_sigma).exp().mean(dim=(0, 2, 3), keepdim=True)
     torch.testing.assert_close(output.grad, ((output - target) / channel_variance).detach())
+
+
+def test_dirvae_train_gives_a_gaussian_on_images_a_per_pixel_scale_and_audio_none():
+    from dirvae.losses.reconstruction import PIXEL_SCALE, default_loss_options
+
+    assert default_loss_options("gaussian", (3, 16, 16)) == {"channels": 3, "gain": SCALE_GAIN, "pixel_scale": PIXEL_SCALE}
+    assert default_loss_options("gaussian", (1, 4096)) == {"channels": 1, "gain": SCALE_GAIN}
+    assert "pixel_scale" not in default_loss_options("logistic", (3, 16, 16))

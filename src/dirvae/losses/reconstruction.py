@@ -125,6 +125,16 @@ parameter therefore holds ``log_scale / gain``.  The maximum-likelihood scale
 is the same, it is only reached sooner.  Runs record ``gain`` with the loss."""
 
 
+PIXEL_SCALE = 16
+"""Hidden width of the per-pixel scale net ``dirvae train`` gives a Gaussian likelihood on images (``pixel_scale``).
+
+One σ per channel follows the training residuals, which on photos are smaller
+than held-out ones (smooth crops weigh in), so held-out −ELBO got worse as
+training went on while PSNR rose; a σ per pixel, small on smooth regions and
+large on texture, keeps held-out −ELBO near what a σ re-fitted on the held-out
+images gives (BENCHMARKS.md, 2026-12-07)."""
+
+
 class _LearnedScale(ReconstructionLoss):
     """A learned log-scale, one for all (``channels=None``) or one per channel on dim 1.
 
@@ -214,6 +224,14 @@ class GaussianLoss(_LearnedScale):
 
     def __init__(self, initial_scale: float = 0.1, channels: int | None = None, gain: float = 1.0, pixel_scale: int = 0) -> None:
         super().__init__(initial_scale, channels, gain, pixel_scale)
+
+    @classmethod
+    def options_for(cls, item_shape: tuple[int, ...]) -> dict[str, Any]:
+        """Per channel at :data:`SCALE_GAIN`; for images ``[C, H, W]`` also a per-pixel scale (:data:`PIXEL_SCALE`)."""
+        options = super().options_for(item_shape)
+        if len(item_shape) == 3:
+            options["pixel_scale"] = PIXEL_SCALE
+        return options
 
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         log_scale = self.log_scale_for(output, target)
