@@ -34,12 +34,25 @@ model's KL) and, for the discretised logistic, bits per dimension; training
 images per second.  A PNG grid (held-out inputs on odd rows, reconstructions
 below) goes to benchmarks/results/photos-grid.png and the table to
 benchmarks/results/photos.md (rewritten between markers).
+
+Probes (issue 25): ``--one-run`` trains one model per latent for the largest
+budget and evaluates it as each budget is reached (checkpoints along one run,
+the clock paused while evaluating); ``--ema DECAY ...`` evaluates exponential
+moving averages of the weights beside them; ``--loss-option KEY=VALUE`` sets a
+likelihood option (e.g. ``pixel_scale=16``, ``gain=4``); ``--diagnose`` adds
+the σ the likelihood used on the held-out pixels, the held-out −ELBO with σ
+re-fitted per channel to the held-out residuals, and −ELBO on 512 training
+crops; ``--grid PATH`` saves the grid even with ``--no-write``:
+
+    .venv/bin/python benchmarks/photos.py --clock cpu --threads 1 --models dirichlet --budget-minutes 5 10 \
+        --one-run --diagnose --ema 0.99 --no-write
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import importlib.util
 import math
 import shlex
@@ -150,6 +163,8 @@ def evaluate(model, images: torch.Tensor, batch: int = 64) -> dict:
     """Held-out PSNR (decoded posterior mean), −ELBO per image (nats), bits/dim."""
     model.eval()
     squared, recon, kl, outputs = 0.0, 0.0, 0.0, []
+    drawn_squared = torch.zeros(images.shape[1], dtype=torch.float64)  # per channel, at the posterior draw the ELBO used
+    used_log_sigma = torch.zeros(images.shape[1], dtype=torch.float64)
     for start in range(0, images.shape[0], batch):
         x = images[start : start + batch]
         reconstruction = model.decode(model.encode(x).mean).clamp(0, 1)
@@ -158,9 +173,21 @@ def evaluate(model, images: torch.Tensor, batch: int = 64) -> dict:
         terms = model.loss(x)
         recon += float(terms.reconstruction) * x.shape[0]
         kl += float(terms.kl) * x.shape[0]
+        drawn = model.likelihood.mean(terms.output.decoder_output).float()
+        log_scale_for = getattr(model.likelihood, "log_scale_for", None)
+        if log_scale_for is not None:  # the σ the density used on these images (per pixel where the loss predicts one)
+            used = log_scale_for(terms.output.decoder_output, x).expand_as(x)
+            used_log_sigma = used_log_sigma + used.transpose(0, 1).reshape(x.shape[1], -1).sum(dim=1).double()
+        drawn_squared += ((drawn - x) ** 2).transpose(0, 1).reshape(x.shape[1], -1).sum(dim=1).double()
     model.train()
     n, dims = images.shape[0], images[0].numel()
     neg_elbo = (recon + kl) / n
+    # The same −ELBO with the Gaussian's per-channel σ re-fitted to these images' residuals (its maximum-likelihood
+    # value here): how much of the −ELBO is the learned σ's mismatch with these images rather than the reconstructions.
+    per_channel = dims // images.shape[1]
+    refit_sigma = (drawn_squared / (n * per_channel)).sqrt()
+    refit_recon = float((per_channel * (0.5 + refit_sigma.log() + 0.5 * math.log(2 * math.pi))).sum())
+    scale_log = getattr(model.likelihood, "scale_log", None)
     reconstructions = torch.cat(outputs)
     colour_error = float(((reconstructions.mean(dim=(2, 3)) - images.mean(dim=(2, 3))) ** 2).mean())
     return {
@@ -169,13 +196,19 @@ def evaluate(model, images: torch.Tensor, batch: int = 64) -> dict:
         "neg_elbo": neg_elbo,
         "kl": kl / n,
         "bits_per_dim": neg_elbo / (dims * math.log(2)),
+        "neg_elbo_refit": refit_recon + kl / n,
+        "refit_sigma": refit_sigma.tolist(),
+        "sigma": (used_log_sigma / (n * per_channel)).exp().tolist() if scale_log is not None else [],
         "reconstructions": reconstructions,
     }
 
 
 # ------------------------------------------------------------------ training
-def build(latent: str, architecture: str, reconstruction: str, model_size: int | None, options: dict | None = None):
-    """The model ``dirvae train`` would build for 64×64 RGB images, with ``latent``."""
+def build(
+    latent: str, architecture: str, reconstruction: str, model_size: int | None, options: dict | None = None,
+    loss_options: dict | None = None,
+):  # fmt: skip
+    """The model ``dirvae train`` would build for 64×64 RGB images, with ``latent`` (and ``loss_options`` over the loss's)."""
     from dirvae.training.config import resolve
     from dirvae.training.plan import plan_run
     from dirvae.training.run import build_model
@@ -185,14 +218,25 @@ def build(latent: str, architecture: str, reconstruction: str, model_size: int |
         flags["model_size"] = model_size
     run = plan_run(resolve(flags), "photos")
     run.model.architecture_options.update(options or {})
+    run.model.reconstruction_options.update(loss_options or {})
     return build_model(run), run.to_dict()
 
 
-def train(model, images: torch.Tensor, budget_s: float, clock: str, batch: int = 32, seed: int = 0, lr: float = 1e-3) -> dict:
-    """Train until ``budget_s`` seconds of ``clock`` are spent; returns images seen and the rate."""
+def train(
+    model, images: torch.Tensor, budget_s: float, clock: str, batch: int = 32, seed: int = 0, lr: float = 1e-3,
+    checkpoints: list[float] = (), on_checkpoint: Callable[[float, dict], None] | None = None, after_step: Callable[[], None] | None = None,
+) -> dict:  # fmt: skip
+    """Train until ``budget_s`` seconds of ``clock`` are spent; returns images seen and the rate.
+
+    ``on_checkpoint(seconds, stats)`` is called when each of ``checkpoints`` (seconds of ``clock``) is reached, along
+    the one run; the time it takes is not counted.  ``after_step()`` runs after each optimiser step (e.g. an EMA update).
+    """
     from dirvae import GradientSanitizer, make_optimizer
 
-    now = time.process_time if clock == "cpu" else time.perf_counter
+    clock_now = time.process_time if clock == "cpu" else time.perf_counter
+    paused = [0.0]
+    now = lambda: clock_now() - paused[0]  # noqa: E731
+    pending = sorted(s for s in checkpoints if s < budget_s)
     generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(model.parameters(), lr)
     sanitizer = GradientSanitizer(max_norm=1.0)
@@ -210,8 +254,16 @@ def train(model, images: torch.Tensor, budget_s: float, clock: str, batch: int =
             terms.total.backward()
             sanitizer(model.parameters())
             optimizer.step()
+            if after_step is not None:
+                after_step()
             seen += x.shape[0]
             steps += 1
+            while pending and now() - start >= pending[0] and on_checkpoint is not None:
+                before, wall_before = clock_now(), time.perf_counter()
+                wall = time.perf_counter() - wall_start
+                on_checkpoint(pending.pop(0), {"images": seen, "steps": steps, "wall_s": wall, "images_per_s": seen / wall})
+                paused[0] += clock_now() - before
+                wall_start += time.perf_counter() - wall_before
             if now() - start >= budget_s:
                 break
     wall = time.perf_counter() - wall_start
@@ -224,8 +276,15 @@ LABELS = {"dirichlet": "DirVAE", "gaussian": "Gaussian VAE"}
 def run_budgets(
     budgets: list[float], latents: list[str], train_x: torch.Tensor, test_x: torch.Tensor, clock: str, seed: int,
     make_model: Callable[[str], tuple[Any, dict]], describe: Callable[[dict], str],
+    one_run: bool = False, ema: list[float] = (), train_probe: torch.Tensor | None = None,
 ) -> tuple[list[dict], dict[str, torch.Tensor], dict]:  # fmt: skip
     """Train a fresh model per budget and latent, evaluate it on ``test_x``, print ``describe(row)``.
+
+    ``one_run``: train one model per latent for the largest budget and evaluate it as each budget is reached
+    (checkpoints along one run, half the cost of fresh runs for 5 and 10 minutes).  ``ema``: also keep an
+    exponential moving average of the weights for each of these decays (``torch.optim.swa_utils.AveragedModel``,
+    updated every step) and evaluate it beside the raw weights.  ``train_probe``: training crops on which to report
+    the raw weights' −ELBO too.
 
     Returns the table rows, the last budget's held-out reconstructions per
     model label, and the last model's run configuration.
@@ -233,17 +292,48 @@ def run_budgets(
     rows: list[dict] = []
     last: dict[str, torch.Tensor] = {}
     config: dict = {}
-    for minutes in budgets:
+
+    def record(minutes: float, latent: str, stats: dict, model, suffix: str = "") -> None:
+        result = evaluate(model, test_x)
+        row = {"budget": f"{minutes:g} min {clock}", "label": LABELS[latent] + suffix, **stats}
+        row.update({key: value for key, value in result.items() if key != "reconstructions"})
+        if train_probe is not None and not suffix:
+            row["train_neg_elbo"] = evaluate(model, train_probe)["neg_elbo"]
+        rows.append(row)
+        last[row["label"]] = result["reconstructions"]
+        print(f"{row['budget']:>12} {row['label']:>13}: {describe(row)}", file=sys.stderr, flush=True)
+
+    def one(latent: str, budget: float, checkpoints: list[float]) -> None:
+        nonlocal config
+        torch.manual_seed(seed)
+        model, config = make_model(latent)
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = {decay: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) for decay in ema}
+
+        def checkpoint(seconds: float, stats: dict) -> None:
+            record(seconds / 60.0, latent, stats, model)
+            for decay, average in averaged.items():
+                record(seconds / 60.0, latent, stats, average.module, f" EMA {decay:g}")
+
+        def update() -> None:
+            for average in averaged.values():
+                average.update_parameters(model)
+
+        stats = train(
+            model, train_x, budget * 60.0, clock, seed=seed, checkpoints=[m * 60.0 for m in checkpoints],
+            on_checkpoint=checkpoint, after_step=update if averaged else None,
+        )  # fmt: skip
+        checkpoint(budget * 60.0, stats)
+
+    if one_run:
         for latent in latents:
-            torch.manual_seed(seed)
-            model, config = make_model(latent)
-            stats = train(model, train_x, minutes * 60.0, clock, seed=seed)
-            result = evaluate(model, test_x)
-            row = {"budget": f"{minutes:g} min {clock}", "label": LABELS[latent], **stats}
-            row.update({key: value for key, value in result.items() if key != "reconstructions"})
-            rows.append(row)
-            last[LABELS[latent]] = result["reconstructions"]
-            print(f"{row['budget']:>12} {row['label']:>13}: {describe(row)}", file=sys.stderr, flush=True)
+            one(latent, max(budgets), sorted(budgets)[:-1])
+        rows.sort(key=lambda row: float(row["budget"].split()[0]))
+    else:
+        for minutes in budgets:
+            for latent in latents:
+                one(latent, minutes, [])
     return rows, last, config
 
 
@@ -292,6 +382,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--note", default="", help="a line added under the table (e.g. that the machine was shared)")
+    parser.add_argument("--one-run", action="store_true", help="evaluate one run per model at each budget (checkpoints along it) instead of a fresh run per budget")
+    parser.add_argument("--ema", type=float, nargs="+", default=[], metavar="DECAY", help="also evaluate an exponential moving average of the weights with each decay (e.g. 0.99 0.999)")
+    parser.add_argument("--loss-option", action="append", default=[], metavar="KEY=VALUE", help="a reconstruction-loss option (JSON value), e.g. gain=4; repeatable")
+    parser.add_argument("--diagnose", action="store_true", help="also print the learned σ, the held-out −ELBO with σ re-fitted to the held-out residuals, and −ELBO on 512 training crops")
+    parser.add_argument("--grid", type=Path, help="also save the reconstructions grid here (with --no-write too)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results/ alone")
     return parser.parse_args(argv)
 
@@ -311,16 +406,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     options = {key: value for key, value in (("widths", args.widths), ("upsample", args.upsample)) if value} or None
 
+    loss_options = {}
+    for item in args.loss_option:
+        key, _, value = item.partition("=")
+        loss_options[key] = json.loads(value)
+
     def describe(row: dict) -> str:
-        return (
+        line = (
             f"PSNR {row['psnr']:.2f} dB ({row['psnr'] - baseline:+.2f} vs mean colour), colour PSNR {row['colour_psnr']:.1f} dB, "
             f"-ELBO {row['neg_elbo']:,.0f} nats ({row['bits_per_dim']:.3f} bits/dim), KL {row['kl']:,.0f}, "
             f"{row['images_per_s']:.1f} images/s, {row['images']:,} images"
         )
+        if args.diagnose:
+            sigmas = lambda values: "/".join(f"{v:.4f}" for v in values)  # noqa: E731
+            line += (
+                f"\n{'':>28}σ learned (geometric mean over these pixels) {sigmas(row['sigma'])}, re-fit on held-out {sigmas(row['refit_sigma'])}; "
+                f"held-out -ELBO at the re-fit σ {row['neg_elbo_refit']:,.0f}"
+                + (f"; training -ELBO {row['train_neg_elbo']:,.0f}" if "train_neg_elbo" in row else "")
+            )
+        return line
 
     rows, last, config = run_budgets(
         args.budget_minutes, args.models, train_x, test_x, args.clock, args.seed,
-        lambda latent: build(latent, args.architecture, args.reconstruction, args.model_size, options), describe,
+        lambda latent: build(latent, args.architecture, args.reconstruction, args.model_size, options, loss_options), describe,
+        one_run=args.one_run, ema=args.ema, train_probe=train_x[torch.linspace(0, train_x.shape[0] - 1, 512).long()] if args.diagnose else None,
     )  # fmt: skip
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/photos.py", *(sys.argv[1:] if argv is None else argv)])
     architecture = config["architecture"]
@@ -353,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     print(section)
+    if args.grid is not None:
+        save_grid(test_x, last, args.grid)
     if not args.no_write:
         write_results(RESULTS, section)
         save_grid(test_x, last, GRID)

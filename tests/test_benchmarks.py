@@ -72,3 +72,34 @@ def test_shards_benchmark_smoke_mode_reports_start_and_both_ratios():
     done = run_benchmark("shards.py", "--smoke", timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(target < 3)" in done.stdout and done.stdout.count("folder / shards (items/s)") == 6
+
+
+def test_photo_benchmark_evaluates_one_run_at_each_budget_with_its_ema_and_loss_options():
+    """``--one-run``: checkpoints along one run, an EMA beside the raw weights, ``--loss-option`` reaching the loss."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import photos
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    torch.manual_seed(0)
+    train_x, test_x = torch.rand(40, 3, 64, 64), torch.rand(8, 3, 64, 64)
+    built = []
+
+    def make_model(latent):
+        model, config = photos.build(latent, "auto", "auto", None, {"widths": [4, 8, 8]}, {"pixel_scale": 2})
+        built.append(model)
+        return model, config
+
+    rows, last, config = photos.run_budgets(
+        [0.001, 0.002], ["dirichlet"], train_x, test_x, "cpu", 0, make_model, lambda row: "", one_run=True, ema=[0.5],
+        train_probe=train_x[:8],
+    )  # fmt: skip
+    assert len(built) == 1 and config["model"]["reconstruction_options"]["pixel_scale"] == 2
+    assert [(row["budget"], row["label"]) for row in rows] == [
+        ("0.001 min cpu", "DirVAE"), ("0.001 min cpu", "DirVAE EMA 0.5"), ("0.002 min cpu", "DirVAE"), ("0.002 min cpu", "DirVAE EMA 0.5"),
+    ]  # fmt: skip
+    assert rows[0]["steps"] <= rows[2]["steps"] and "train_neg_elbo" in rows[0] and "train_neg_elbo" not in rows[1]
+    assert all(len(row["sigma"]) == 3 and len(row["refit_sigma"]) == 3 for row in rows)
+    assert set(last) == {"DirVAE", "DirVAE EMA 0.5"}

@@ -95,6 +95,27 @@ def test_resblock_runs_with_a_per_channel_likelihood_round_trip(tmp_path, recons
     torch.testing.assert_close(loaded.decode(posterior.mean), model.decode(model.encode(x).mean))
 
 
+def test_a_per_pixel_scale_round_trips_and_its_net_is_in_the_weights(tmp_path):
+    from dirvae.model import DirichletVAE
+
+    options = {"channels": 3, "gain": 16.0, "pixel_scale": 4}
+    config = {
+        "modality": "image",
+        "architecture": {"name": "resblock", "options": {"image_size": [8, 8], "in_channels": 3, "model_size": 4, "widths": [4, 8]}},
+        "model": {"model_size": 4, "reconstruction": "gaussian", "reconstruction_options": options},
+    }
+    torch.manual_seed(0)
+    model = DirichletVAE.from_run_config(config)
+    with torch.no_grad():
+        model.likelihood.scale_net[2].bias.copy_(torch.tensor([0.5, -0.5, 0.1]))
+    model.eval().save_pretrained(tmp_path, extra=config)
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["reconstruction_options"] == options
+    loaded = DirichletVAE.from_pretrained(tmp_path)
+    output, x = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    torch.testing.assert_close(loaded.likelihood(output, x), model.likelihood(output, x))
+    assert loaded.likelihood.pixel_scale == 4
+
+
 def test_a_gaussian_run_saved_without_loss_options_keeps_one_slow_scale(tmp_path):
     config = {
         "modality": "image",

@@ -41,7 +41,7 @@ def test_image_folder_with_resblock(workdir):
     config = _assert_run_dir(workdir / "run")
     assert config["architecture"]["name"] == "resblock"  # issue 10: the photo default
     assert config["model"]["reconstruction"] == "gaussian"
-    assert config["model"]["reconstruction_options"] == {"channels": 3, "gain": 16.0}
+    assert config["model"]["reconstruction_options"] == {"channels": 3, "gain": 16.0, "pixel_scale": 16}  # issue 25
     assert config["data"]["item_shape"] == [3, 16, 16]
 
 

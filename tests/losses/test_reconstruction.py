@@ -114,3 +114,73 @@ def test_a_user_loss_with_a_config_name_registers_itself_and_builds_by_name():
     assert isinstance(make_reconstruction_loss("test-huber"), HuberLoss)
     with pytest.raises(ValueError, match="unknown reconstruction loss 'nope'"):
         make_reconstruction_loss("nope")
+
+
+# ------------------------------------------------------------ per-pixel scale
+def test_a_saved_scale_without_pixel_scale_is_one_scale_per_channel_as_before():
+    old = GaussianLoss(channels=3, gain=SCALE_GAIN)  # the options a run saved before pixel_scale existed
+    assert old.scale_net is None and "pixel_scale" not in old.config_options()
+    assert not any(name.startswith("scale_net") for name in old.state_dict())
+    output, target = torch.rand(2, 3, 5, 6), torch.rand(2, 3, 5, 6)
+    sigma = old.scale_log().exp().view(1, 3, 1, 1)
+    expected = (0.5 * ((target - output) / sigma) ** 2 + sigma.log() + 0.5 * math.log(2 * math.pi)).sum(dim=(1, 2, 3))
+    torch.testing.assert_close(old(output, target), expected)
+
+
+def test_pixel_scale_starts_as_the_per_channel_scale_and_is_recorded():
+    torch.manual_seed(0)
+    pixel = GaussianLoss(channels=3, gain=SCALE_GAIN, pixel_scale=8)
+    plain = GaussianLoss(channels=3, gain=SCALE_GAIN)
+    output, target = torch.rand(2, 3, 5, 6), torch.rand(2, 3, 5, 6)
+    torch.testing.assert_close(pixel(output, target), plain(output, target))
+    assert pixel.config_options()["pixel_scale"] == 8
+    rebuilt = make_reconstruction_loss("gaussian", **pixel.config_options())
+    assert rebuilt.state_dict().keys() == pixel.state_dict().keys()
+    with pytest.raises(ValueError, match="images"):
+        pixel(torch.rand(2, 3, 7), torch.rand(2, 3, 7))
+
+
+def test_pixel_scale_learns_a_small_sigma_where_the_data_is_smooth_and_a_large_one_on_texture():
+    """Left half dark and noisy (σ 0.2), right half bright and clean (σ 0.01): one σ per channel cannot fit both."""
+    torch.manual_seed(0)
+    mean = torch.cat([torch.full((8, 1, 8, 4), 0.2), torch.full((8, 1, 8, 4), 0.8)], dim=-1)
+    noise = torch.cat([torch.full((1, 1, 8, 4), 0.2), torch.full((1, 1, 8, 4), 0.01)], dim=-1)
+    pixel = GaussianLoss(channels=1, gain=SCALE_GAIN, pixel_scale=8)
+    plain = GaussianLoss(channels=1, gain=SCALE_GAIN)
+    for loss in (pixel, plain):
+        optimiser = torch.optim.Adam(loss.parameters(), lr=1e-2)
+        for _ in range(400):
+            target = mean + noise * torch.randn_like(mean)
+            optimiser.zero_grad()
+            loss(mean, target).mean().backward()
+            optimiser.step()
+    with torch.no_grad():
+        sigma = pixel.log_scale_for(mean, mean).exp()[0, 0]
+        left, right = float(sigma[:, 1:3].mean()), float(sigma[:, 5:7].mean())  # away from the edge the 3×3 convs see
+        assert 0.1 < left < 0.4 and right < 0.03
+        target = mean + noise * torch.randn_like(mean)
+        assert float(pixel(mean, target).mean()) < float(plain(mean, target).mean()) - 20
+
+
+def test_with_pixel_scale_the_location_gets_the_per_channel_gradient_and_the_value_stays_the_nll():
+    torch.manual_seed(0)
+    pixel = GaussianLoss(channels=2, gain=SCALE_GAIN, pixel_scale=4)
+    with torch.no_grad():
+        pixel.scale_net[2].bias.copy_(torch.tensor([1.0, -1.0]))  # σ per pixel ≠ σ per channel
+    output = torch.rand(3, 2, 5, 5, requires_grad=True)
+    target = torch.rand(3, 2, 5, 5)
+    value = pixel(output, target)
+    log_sigma = pixel.log_scale_for(output, target)
+    expected = (0.5 * ((target - output) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)).sum(dim=(1, 2, 3))
+    torch.testing.assert_close(value, expected)
+    value.sum().backward()
+    channel_variance = (2 * log_sigma).exp().mean(dim=(0, 2, 3), keepdim=True)
+    torch.testing.assert_close(output.grad, ((output - target) / channel_variance).detach())
+
+
+def test_dirvae_train_gives_a_gaussian_on_images_a_per_pixel_scale_and_audio_none():
+    from dirvae.losses.reconstruction import PIXEL_SCALE, default_loss_options
+
+    assert default_loss_options("gaussian", (3, 16, 16)) == {"channels": 3, "gain": SCALE_GAIN, "pixel_scale": PIXEL_SCALE}
+    assert default_loss_options("gaussian", (1, 4096)) == {"channels": 1, "gain": SCALE_GAIN}
+    assert "pixel_scale" not in default_loss_options("logistic", (3, 16, 16))
