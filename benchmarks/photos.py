@@ -309,16 +309,24 @@ def run_budgets(
         model, config = make_model(latent)
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-        averaged = {decay: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) for decay in ema}
+        # decay per step, updated every `every` steps by decay**every (as dirvae.training.averaging.WeightEMA)
+        averaged = {
+            (decay, every): AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay**every), use_buffers=True)
+            for decay, every in map(ema_spec, ema)
+        }  # fmt: skip
+        steps = 0
 
         def checkpoint(seconds: float, stats: dict) -> None:
             record(seconds / 60.0, latent, stats, model)
-            for decay, average in averaged.items():
-                record(seconds / 60.0, latent, stats, average.module, f" EMA {decay:g}")
+            for (decay, every), average in averaged.items():
+                record(seconds / 60.0, latent, stats, average.module, f" EMA {decay:g}" + (f"/{every}" if every > 1 else ""))
 
         def update() -> None:
-            for average in averaged.values():
-                average.update_parameters(model)
+            nonlocal steps
+            for (decay, every), average in averaged.items():
+                if steps % every == 0:
+                    average.update_parameters(model)
+            steps += 1
 
         stats = train(
             model, train_x, budget * 60.0, clock, seed=seed, checkpoints=[m * 60.0 for m in checkpoints],
@@ -335,6 +343,12 @@ def run_budgets(
             for latent in latents:
                 one(latent, minutes, [])
     return rows, last, config
+
+
+def ema_spec(spec: float | str) -> tuple[float, int]:
+    """``0.99`` (every step) or ``"0.99/4"`` (an update every 4 steps by 0.99**4)."""
+    decay, _, every = str(spec).partition("/")
+    return float(decay), int(every or 1)
 
 
 # ------------------------------------------------------------------- results
@@ -383,7 +397,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--note", default="", help="a line added under the table (e.g. that the machine was shared)")
     parser.add_argument("--one-run", action="store_true", help="evaluate one run per model at each budget (checkpoints along it) instead of a fresh run per budget")
-    parser.add_argument("--ema", type=float, nargs="+", default=[], metavar="DECAY", help="also evaluate an exponential moving average of the weights with each decay (e.g. 0.99 0.999)")
+    parser.add_argument("--ema", nargs="+", default=[], metavar="DECAY[/EVERY]", help="also evaluate an exponential moving average of the weights with each decay per step (e.g. 0.99 0.999; 0.99/4: updated every 4 steps by 0.99^4, as dirvae train does)")
     parser.add_argument("--loss-option", action="append", default=[], metavar="KEY=VALUE", help="a reconstruction-loss option (JSON value), e.g. gain=4; repeatable")
     parser.add_argument("--diagnose", action="store_true", help="also print the learned σ, the held-out −ELBO with σ re-fitted to the held-out residuals, and −ELBO on 512 training crops")
     parser.add_argument("--grid", type=Path, help="also save the reconstructions grid here (with --no-write too)")

@@ -93,13 +93,15 @@ def test_photo_benchmark_evaluates_one_run_at_each_budget_with_its_ema_and_loss_
         return model, config
 
     rows, last, config = photos.run_budgets(
-        [0.001, 0.002], ["dirichlet"], train_x, test_x, "cpu", 0, make_model, lambda row: "", one_run=True, ema=[0.5],
+        [0.001, 0.002], ["dirichlet"], train_x, test_x, "cpu", 0, make_model, lambda row: "", one_run=True, ema=[0.5, "0.5/2"],
         train_probe=train_x[:8],
     )  # fmt: skip
     assert len(built) == 1 and config["model"]["reconstruction_options"]["pixel_scale"] == 2
     assert [(row["budget"], row["label"]) for row in rows] == [
-        ("0.001 min cpu", "DirVAE"), ("0.001 min cpu", "DirVAE EMA 0.5"), ("0.002 min cpu", "DirVAE"), ("0.002 min cpu", "DirVAE EMA 0.5"),
+        ("0.001 min cpu", "DirVAE"), ("0.001 min cpu", "DirVAE EMA 0.5"), ("0.001 min cpu", "DirVAE EMA 0.5/2"),
+        ("0.002 min cpu", "DirVAE"), ("0.002 min cpu", "DirVAE EMA 0.5"), ("0.002 min cpu", "DirVAE EMA 0.5/2"),
     ]  # fmt: skip
-    assert rows[0]["steps"] <= rows[2]["steps"] and "train_neg_elbo" in rows[0] and "train_neg_elbo" not in rows[1]
+    assert rows[0]["steps"] <= rows[3]["steps"] and "train_neg_elbo" in rows[0] and "train_neg_elbo" not in rows[1]
     assert all(len(row["sigma"]) == 3 and len(row["refit_sigma"]) == 3 for row in rows)
-    assert set(last) == {"DirVAE", "DirVAE EMA 0.5"}
+    assert set(last) == {"DirVAE", "DirVAE EMA 0.5", "DirVAE EMA 0.5/2"}
+    assert photos.ema_spec("0.99/4") == (0.99, 4) and photos.ema_spec(0.99) == (0.99, 1)

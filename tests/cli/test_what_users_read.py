@@ -139,3 +139,5 @@ def test_the_best_validation_is_kept_loadable_and_named_in_the_closing_line(tmp_
     monkeypatch.chdir(tmp_path)
     assert use_cli(capsys, "sample", "run", "--weights", "best", "--n", "2", "--out", "best.png").returncode == 0
     assert (tmp_path / "best.png").is_file()
+    resumed = run_cli("train", "--load", "run", "--iterations", "460", cwd=tmp_path, check=0)  # checkpoints/ is not empty
+    assert "done: trained 10 steps" in resumed.stderr and not SOURCE_LINE.search(resumed.stderr), resumed.stderr

@@ -26,7 +26,14 @@ def _raw(path: Path) -> dict:
 def test_there_is_a_fixture_of_every_version_that_changed_the_format():
     commits = {path.name.split("-")[3] for path in RUNS}
     assert {"a042d4d", "f032a3a", "07169d9", "f2c42b1", "ec1a41c", "168704b", "245dc8f", "47e541d", "913a5a4", "88b2569"} <= commits
-    assert all(_raw(path)["format"] == FORMAT_1 for path in RUNS)
+    assert all(_raw(path)["format"] == FORMAT_1 for path in RUNS if path.name < "2026-12-07")
+    assert _raw(FIXTURES / "2026-12-07-2c08c6a-image")["format"] == RUN_FORMAT
+
+
+def test_runs_saved_before_weight_averaging_keep_their_raw_weights():
+    for run in RUNS:
+        assert "ema_decay" not in _raw(run)["training"] and read_run(run).training.ema_decay == 0.0
+    assert resolve({"type": "image"}).ema_decay > 0  # today's default differs: the upgrade, not the default, decides
 
 
 @pytest.mark.parametrize("run", RUNS, ids=lambda path: path.name)

@@ -118,8 +118,15 @@ def test_non_finite_and_out_of_range_values_are_one_clear_error(values, message)
 
 def test_session_only_options_are_not_resumed():
     saved = {"recipe": "default", "view": True, "load": "runs/x", "batches": 8, "val_fraction": 0.05}
-    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "val_fraction": 0.05, "shuffle_all": False, "pad_last": "none"}
+    assert legacy_training_options(saved) == {"recipe": "default", "batches": 8, "val_fraction": 0.05, "shuffle_all": False, "pad_last": "none", "ema_decay": 0.0}
     assert resolve(legacy_training_options(saved)).view is False
+
+
+def test_images_validate_an_ema_of_the_weights_by_default_and_runs_saved_before_keep_their_raw_weights():
+    assert resolve({}).ema_decay == 0.99 and resolve({"type": "image", "ema_decay": 0}).ema_decay == 0.0
+    assert resolve({"type": "audio"}).ema_decay == 0.0 and resolve({"type": "text"}).ema_decay == 0.0
+    with pytest.raises(DirvaeError, match="--ema-decay"):
+        resolve({"ema_decay": 1.0})
 
 
 def test_reading_order_and_padding_defaults_and_old_runs():

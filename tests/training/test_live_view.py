@@ -25,7 +25,7 @@ def test_a_nan_model_renders_what_is_finite_and_counts_the_rest(tmp_path):
             if tensor.is_floating_point():
                 tensor.fill_(float("nan"))
     writer = SummaryWriter(str(tmp_path / "tb"))
-    trainer = SimpleNamespace(global_step=50, is_global_zero=True, logger=SimpleNamespace(experiment=writer))
+    trainer = SimpleNamespace(global_step=50, is_global_zero=True, logger=SimpleNamespace(experiment=writer), callbacks=[])
     view = LiveView(tmp_path, IMAGE, DATA, every_n_steps=50, count=4)
     view._inputs = torch.rand(4, 1, 4, 4)
     view.render(trainer, module)  # TensorBoard's add_histogram raises on an all-NaN tensor

@@ -58,6 +58,10 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     # Shards split themselves across workers (data/shard_plan.py), so their length is exact.
     warnings.filterwarnings("ignore", message=".*IterableDataset. has .__len__. defined.*")
+    # A resumed run's checkpoints/ holds its own earlier checkpoints, which is the point of resuming.
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+    # What a mid-epoch resume does is the README's "Resuming" (the epoch's order restarts, its batch count is kept).
+    warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,6 +44,8 @@ class ImageModality(PictureOutputs, Modality):
     data_config: ClassVar[type[DataConfig]] = ImageData
     architectures: ClassVar[tuple[str, ...]] = PICTURE_ARCHITECTURES
     named_sets: ClassVar[tuple[str, ...]] = (DIGITS,)
+    option_defaults: ClassVar[dict[str, Any]] = {"ema_decay": 0.99}
+    """Validate and export an EMA of the weights: steadier held-out figures on photos (BENCHMARKS.md, issue 25)."""
 
     def data_from_options(self, options: Any, source: str) -> ImageData:
         if source == DIGITS:

@@ -41,7 +41,7 @@ def upgrade(saved: dict[str, Any], where: str | Path = "config.json") -> dict[st
         config = from_format_1(config)
     elif version != RUN_FORMAT:
         raise RunError(f"{where}: not a dirvae run configuration (expected format {RUN_FORMAT!r} or {FORMAT_1!r})")
-    return config
+    return _before_weight_averaging(config)
 
 
 def from_format_1(config: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +98,14 @@ def _data_section(config: dict[str, Any]) -> dict[str, Any]:
             data["grayscale"] = shape[0] == 1  # a picture section without grayscale: format 1 read it from the shape
         config["data"] = {key: value for key, value in data.items() if value is not None}
         config["data"].setdefault("source", "folder")
+    return config
+
+
+def _before_weight_averaging(config: dict[str, Any]) -> dict[str, Any]:
+    """No ``ema_decay`` (format 1, and format 2 before 2026-12-07's issue 25): the run validated and exported its raw weights."""
+    training = config.get("training")
+    if isinstance(training, dict):
+        training.setdefault("ema_decay", 0.0)
     return config
 
 

@@ -18,6 +18,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from dirvae.runs.files import BEST_WEIGHTS_NAME
+from dirvae.training.averaging import exported_model
 from dirvae.training.background import BackgroundWriter
 
 MONITOR = "val/elbo"
@@ -44,7 +45,7 @@ class BestCheckpoint(ModelCheckpoint):
         super()._save_checkpoint(trainer, filepath)
         self.best_step = int(trainer.global_step)
         if trainer.is_global_zero:
-            snapshot = trainer.lightning_module.model.run_snapshot()  # copied now: this step's weights
+            snapshot = exported_model(trainer, trainer.lightning_module).run_snapshot()  # copied now: this step's weights (or their EMA)
             job = lambda: snapshot.write_weights(self.run_dir, BEST_WEIGHTS_NAME)  # noqa: E731
             job() if self.writer is None else self.writer.submit(job)
 

@@ -33,6 +33,7 @@ from safetensors import safe_open
 
 from dirvae.io.atomic import atomic_write
 from dirvae.errors import RunError
+from dirvae.training.averaging import exported_model
 from dirvae.training.background import BackgroundWriter
 from dirvae.training.signals import saving_ignores_ctrl_c
 
@@ -171,7 +172,7 @@ class RunExport(L.Callback):
     def export(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
             config = self.run.with_progress(trainer.global_step, trainer.current_epoch).to_dict()
-            snapshot = pl_module.model.run_snapshot(config)  # copied now: this step's weights
+            snapshot = exported_model(trainer, pl_module).run_snapshot(config)  # copied now: this step's weights (or their EMA)
             if self.writer is None:
                 snapshot.write(self.run_dir)
             else:

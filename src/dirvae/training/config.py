@@ -132,9 +132,15 @@ class TrainConfig:
     kl_weight: float = option(1.0, "maximum KL weight (default 1)", **POSITIVE)
     kl_cycle_steps: int | None = option(None, "steps per KL cycle (default a quarter of the run)", **POSITIVE)
     kl_warmup_steps: int | None = option(None, "length of the linear warm-up (default: --kl-cycle-steps)", **POSITIVE)
-    adam_beta1: float = option(BETAS[0], f"Adam's first-moment decay (default {BETAS[0]:g}; 0.99 for text, AVITM's)", low=0, high=1, high_open=True, rule="from 0 to below 1")
+    adam_beta1: float = option(BETAS[0], f"Adam's first-moment decay (default {BETAS[0]:g})", low=0, high=1, high_open=True, rule="from 0 to below 1")
     adam_beta2: float = option(BETAS[1], f"Adam's second-moment decay (default {BETAS[1]:g})", low=0, high=1, high_open=True, rule="from 0 to below 1")
     clip_norm: float = option(1.0, "clip the gradient norm to this (default 1)", **POSITIVE)
+    ema_decay: float = option(
+        0.0, "validate and export an exponential moving average of the weights with this decay (0: the raw weights; "
+        + "default 0" + "".join(f", {MODALITIES[name].option_defaults['ema_decay']:g} for {name}" for name in MODALITIES
+                                 if "ema_decay" in MODALITIES[name].option_defaults) + ")",
+        low=0, high=1, high_open=True, rule="from 0 to below 1",
+    )  # fmt: skip
     seed: int = option(0, "random seed (default 0)", low=0, high=2**32, high_open=True, rule="a whole number from 0 to 2^32 - 1")
     view: bool = option(False, "start TensorBoard on localhost and print its URL")
     view_port: int = option(6006, "TensorBoard port for --view (default 6006)", low=1, high=65535, rule="a port number from 1 to 65535")

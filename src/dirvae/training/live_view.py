@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from dirvae.modalities.spec import DataConfig, Modality
+from dirvae.training.averaging import exported_model
 from dirvae.training.background import BackgroundWriter
 from dirvae.training.module import DirichletVAEModule, batch_data
 
@@ -93,7 +94,7 @@ class LiveView(L.Callback):
         if self._inputs is None or not trainer.is_global_zero:
             return
         assert isinstance(pl_module, DirichletVAEModule)
-        model = pl_module.model
+        model = exported_model(trainer, pl_module)  # what the tools will load
         step = trainer.global_step
         self._last_logged = step
         self._last_render_time = time.monotonic()

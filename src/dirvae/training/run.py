@@ -26,6 +26,7 @@ from dirvae.io.atomic import remove_orphans
 from dirvae.model import DirichletVAE
 from dirvae.modalities.opening import open_dataset
 from dirvae.runs.record import RunConfig
+from dirvae.training.averaging import ema_callbacks
 from dirvae.training.background import BackgroundWriter
 from dirvae.training.best import BestCheckpoint
 from dirvae.training.checkpoints import RunExport, check_matches, last_checkpoint, read_progress
@@ -185,7 +186,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     )  # fmt: skip
     trainer = trainers.make_trainer(
         options, run_dir, chosen_accelerator=accelerator, epochs=epochs, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-        val_batches=batch_count(data.val_dataloader()), callbacks=[export, best, view], extra=callbacks, writer=writer,
+        val_batches=batch_count(data.val_dataloader()), callbacks=[*ema_callbacks(options.ema_decay), export, best, view], extra=callbacks, writer=writer,
     )  # fmt: skip
 
     # Fit.  Ctrl-C and SIGTERM save on the way out (RunExport) and end here as KeyboardInterrupt.
