@@ -126,13 +126,18 @@ class TrainConfig:
     latent: str = option("dirichlet", "dirichlet, or gaussian for a baseline", choices=("dirichlet", "gaussian"))
     architecture: str = option(AUTO, "network family (default by modality)", choices=lambda: (AUTO, *ARCHITECTURES.names()))
     reconstruction: str = option(AUTO, "decoder likelihood (default by modality)", choices=lambda: (AUTO, *LOSSES.names()))
-    prior_alpha: float = option(PRIOR_ALPHA, f"Dirichlet prior concentration (default {PRIOR_ALPHA:g})", low=0, low_open=True, rule="positive")
+    prior_alpha: float = option(
+        PRIOR_ALPHA, f"Dirichlet prior concentration (default {PRIOR_ALPHA:g}"
+        + "".join(f"; {MODALITIES[name].option_defaults['prior_alpha']:g} for {name}" for name in MODALITIES
+                  if "prior_alpha" in MODALITIES[name].option_defaults) + ")",
+        low=0, low_open=True, rule="positive",
+    )  # fmt: skip
     prior_burn_in: int | None = option(10_000, "steps before the prior is re-estimated by moments (default 10000)", low=0, rule="zero or more steps")
     kl_schedule: str = option("cyclical", "KL weight schedule: cyclical (default), linear warm-up, constant", choices=tuple(KL_SCHEDULES))
     kl_weight: float = option(1.0, "maximum KL weight (default 1)", **POSITIVE)
     kl_cycle_steps: int | None = option(None, "steps per KL cycle (default a quarter of the run)", **POSITIVE)
     kl_warmup_steps: int | None = option(None, "length of the linear warm-up (default: --kl-cycle-steps)", **POSITIVE)
-    adam_beta1: float = option(BETAS[0], f"Adam's first-moment decay (default {BETAS[0]:g}; 0.99 for text, AVITM's)", low=0, high=1, high_open=True, rule="from 0 to below 1")
+    adam_beta1: float = option(BETAS[0], f"Adam's first-moment decay (default {BETAS[0]:g})", low=0, high=1, high_open=True, rule="from 0 to below 1")
     adam_beta2: float = option(BETAS[1], f"Adam's second-moment decay (default {BETAS[1]:g})", low=0, high=1, high_open=True, rule="from 0 to below 1")
     clip_norm: float = option(1.0, "clip the gradient norm to this (default 1)", **POSITIVE)
     seed: int = option(0, "random seed (default 0)", low=0, high=2**32, high_open=True, rule="a whole number from 0 to 2^32 - 1")
