@@ -269,6 +269,7 @@ class Fitted:
     theta: Callable[[sp.csr_matrix], np.ndarray]  # documents -> [D, K]
     completion: Callable[[sp.csr_matrix], np.ndarray]  # observed halves -> [D, V] word distributions
     documents_seen: int
+    deviation: np.ndarray | None = None  # [K, V] a background model's topics less the background (SCHOLAR's reading), scored beside
 
 
 def _mixture_completion(theta: Callable, beta: np.ndarray) -> Callable:
@@ -446,6 +447,19 @@ VARIANTS: dict[str, dict] = {
     "dirvae-nodropout": {"dropout": 0.0, "theta_dropout": 0.0},
     "dirvae-adam0.9": {"betas": (0.9, 0.999)},
     "dirvae-counts": {"encoder_input": "counts"},
+    # Issue 24, NPMI study (2026-12-07; BENCHMARKS.md): "dirvae-adam0.9-a0.5" is the library's text default since.
+    # Longer budgets ("seconds" overrides --seconds for the variant):
+    "dirvae-120s": {"seconds": 120.0},
+    "dirvae-adam0.9-120s": {"betas": (0.9, 0.999), "seconds": 120.0},
+    # background log word frequencies (SCHOLAR, Card et al. 2018), with the text default's β₁ 0.9
+    "dirvae-adam0.9-bg": {"betas": (0.9, 0.999), "background": "fixed"},
+    "dirvae-adam0.9-bginit": {"betas": (0.9, 0.999), "background": "init"},
+    "dirvae-adam0.9-scholar": {"betas": (0.9, 0.999), "background": "fixed", "bn_anneal_steps": 1000},
+    "dirvae-adam0.9-a0.3": {"betas": (0.9, 0.999), "prior_alpha": 0.3},
+    "dirvae-adam0.9-a0.5": {"betas": (0.9, 0.999), "prior_alpha": 0.5},
+    "dirvae-adam0.9-a0.1": {"betas": (0.9, 0.999), "prior_alpha": 0.1},
+    "dirvae-adam0.9-klwarm": {"betas": (0.9, 0.999), "kl_warmup_steps": 1000},
+    "dirvae-adam0.9-batch500": {"betas": (0.9, 0.999), "batch_size": 500},
 }
 
 
@@ -464,7 +478,12 @@ def fit_ours(variant: str) -> Callable[[Split, int, int, dict], Fitted]:
             encoder_input=options.get("encoder_input", "log1p"),
             head_batch_norm=options.get("head_batch_norm", True),
             softmax_input=gaussian,
+            **({"background": options["background"]} if "background" in options else {}),
+            **({"bn_anneal_steps": options["bn_anneal_steps"]} if "bn_anneal_steps" in options else {}),
         )
+        if "background" in options:
+            frequencies = np.asarray(split.train.sum(axis=0)).ravel() + 1.0
+            decoder.set_background(torch.from_numpy(np.log(frequencies / frequencies.sum())).float())
         model = DirichletVAE(
             encoder,
             decoder,
@@ -481,17 +500,21 @@ def fit_ours(variant: str) -> Callable[[Split, int, int, dict], Fitted]:
             model,
             split.train,
             epochs=budget["epochs"],
-            seconds=budget["seconds"],
-            batch_size=200,
-            learning_rate=2e-3,
+            seconds=options.get("seconds", budget["seconds"]),
+            batch_size=options.get("batch_size", 200),
+            learning_rate=options.get("learning_rate", 2e-3),
             betas=options.get("betas", (0.99, 0.999)),
+            kl_warmup_steps=options.get("kl_warmup_steps", 0),
             seed=seed,
         )
+        weights = topic_word(decoder).numpy()
+        deviation = weights - decoder.background.numpy() if hasattr(decoder, "background") else None
         return Fitted(
-            topic_word(decoder).numpy(),
+            weights,
             lambda x: infer_theta(model, x),
             lambda x: word_probabilities(model, x),
             stats.documents,
+            deviation,
         )
 
     return fit
@@ -514,6 +537,9 @@ def score(split: Split, fitted: Fitted) -> dict[str, float]:
         "perplexity": metrics.completion_perplexity(fitted.completion(split.observed), split.held_out),
         "active": metrics.active_topics(theta),
     }
+    if fitted.deviation is not None:
+        result["npmi_dev"] = metrics.npmi(fitted.deviation, split.test)
+        result["diversity_dev"] = metrics.topic_diversity(fitted.deviation)
     try:
         result["knn"] = metrics.knn_accuracy(theta, split.test_labels)
     except ValueError:  # fewer than two labels in the held-out part
@@ -589,6 +615,10 @@ def main(argv: list[str] | None = None) -> None:
                     if args.show_topics:
                         for row in metrics.top_words(fitted.topic_word, 10)[: args.show_topics]:
                             print("   ", " ".join(split.vocabulary.words[i] for i in row))
+                        if fitted.deviation is not None:
+                            print("    (less the background)")
+                            for row in metrics.top_words(fitted.deviation, 10)[: args.show_topics]:
+                                print("   ", " ".join(split.vocabulary.words[i] for i in row))
                     if args.out:
                         args.out.write_text(json.dumps(records, indent=1) + "\n")
     print(summarise(records))

@@ -65,3 +65,46 @@ def test_encoder_rejects_a_wrong_vocabulary_size():
 def test_topic_word_needs_a_topic_decoder():
     with pytest.raises(TypeError):
         topic_word(torch.nn.Linear(2, 2))
+
+
+def test_prodlda_without_a_background_keeps_its_parameters_and_reading():
+    _, decoder = build_networks("topic", {"vocab_size": V, "model_size": K})
+    assert "background" not in decoder.state_dict()  # runs saved before the option load unchanged
+    decoder.eval()
+    vertex = decoder(torch.eye(K))
+    assert torch.allclose(topic_word(decoder), vertex, atol=1e-5)
+
+
+@pytest.mark.parametrize("background", ["fixed", "init"])
+def test_a_background_offsets_the_logits_and_is_read_at_the_vertex(background):
+    torch.manual_seed(0)
+    _, decoder = build_networks("topic", {"vocab_size": V, "model_size": K, "background": background})
+    log_frequencies = torch.log(torch.linspace(1, 30, V) / 465.0)
+    decoder.set_background(log_frequencies)
+    centred = log_frequencies - log_frequencies.mean()
+    decoder.eval()
+    at_vertex = decoder(torch.eye(K))
+    assert torch.allclose(topic_word(decoder), at_vertex, atol=1e-5)
+    # untrained W is near zero: every topic starts at the background
+    assert torch.allclose(at_vertex, centred.expand(K, V), atol=1.0)
+    assert decoder.batch_norm.bias.requires_grad == (background == "init")
+    with pytest.raises(ValueError, match="background"):
+        build_networks("topic", {"vocab_size": V, "model_size": K, "background": "learned"})
+
+
+def test_batch_norm_annealing_moves_to_the_plain_logits():
+    torch.manual_seed(0)
+    _, decoder = build_networks("topic", {"vocab_size": V, "model_size": K, "background": "fixed", "bn_anneal_steps": 4})
+    decoder.set_background(torch.zeros(V))
+    theta = torch.softmax(torch.randn(8, K), 1)
+    shares = []
+    for _ in range(5):
+        shares.append(decoder.bn_share())
+        out = decoder(theta)
+        if 0.0 < decoder.bn_share() < 1.0:  # a mixture of two word distributions: normalised log-probabilities
+            assert torch.allclose(torch.logsumexp(out, 1), torch.zeros(8), atol=1e-5)
+    assert shares == [1.0, 0.75, 0.5, 0.25, 0.0]
+    decoder.eval()
+    plain = decoder.topics(torch.eye(K)) + decoder.background
+    assert torch.allclose(topic_word(decoder), plain, atol=1e-5)
+    assert int(decoder.state_dict()["anneal_step"]) == 5  # saved with the weights: a resumed run continues the schedule

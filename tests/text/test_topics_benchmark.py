@@ -39,3 +39,25 @@ def test_smoke_mode_writes_every_metric(tmp_path):
     for record in records:
         assert {"npmi", "diversity", "perplexity", "knn", "active", "seconds", "docs_per_s"} <= set(record)
         assert -1.0 <= record["npmi"] <= 1.0 and record["active"] <= 5
+
+
+def test_a_background_variant_is_scored_both_ways():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from dirvae.text.metrics import split_halves
+    from dirvae.text.vocabulary import Vocabulary
+
+    topics = load_benchmark("topics")
+    rng = np.random.default_rng(0)
+    V = 40
+    train = sp.csr_matrix(rng.poisson(0.3, (60, V)).astype(np.float64))
+    test = sp.csr_matrix(rng.poisson(0.3, (20, V)).astype(np.float64) + np.eye(20, V))
+    observed, held_out, _ = split_halves(test, seed=0)
+    vocabulary = Vocabulary(tuple(f"w{i}" for i in range(V)))
+    split = topics.Split(vocabulary, train, test, np.arange(20) % 2, observed, held_out)
+    budget = {"epochs": 2, "seconds": 30.0}
+    fitted = topics.METHODS["dirvae-adam0.9-scholar"](split, 3, 0, budget)
+    scores = topics.score(split, fitted)
+    assert {"npmi", "npmi_dev", "diversity_dev"} <= set(scores) and fitted.deviation.shape == (3, V)
+    assert "npmi_dev" not in topics.score(split, topics.METHODS["dirvae"](split, 3, 0, budget))

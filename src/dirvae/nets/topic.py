@@ -29,6 +29,7 @@ encoder densifies one batch at its first layer.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 from collections.abc import Sequence
@@ -120,16 +121,75 @@ class ProdLDADecoder(_TopicDecoder):
     cannot express how common a word is (measured on the Python docs, K = 20,
     100 epochs: document-completion perplexity 1,260 without the shift, 611
     with it).
+
+    Options measured for issue 24 and not adopted (off by default; without
+    them the decoder has exactly the parameters it always had):
+    ``background="fixed"`` adds the corpus's log word frequencies (given by
+    :meth:`set_background`) after the batch norm in place of its learned
+    shift; ``"init"`` starts the learned shift there; ``bn_anneal_steps > 0``
+    is SCHOLAR's decoder (Card et al. 2018), ``background + Wθ`` with the
+    batch-normed branch mixed in and annealed out over that many training
+    steps.  Topics are still read at the vertex (:meth:`topic_word`), so
+    they include the background.
     """
 
-    def __init__(self, model_size: int, vocab_size: int, dropout: float = 0.2, softmax_input: bool = False) -> None:
+    def __init__(
+        self,
+        model_size: int,
+        vocab_size: int,
+        dropout: float = 0.2,
+        softmax_input: bool = False,
+        background: str = "none",
+        bn_anneal_steps: int = 0,
+    ) -> None:
         super().__init__(model_size, vocab_size, dropout, softmax_input)
+        if background not in ("none", "fixed", "init"):
+            raise ValueError(f"background must be 'none', 'fixed' or 'init', got {background!r}")
         self.topics = nn.Linear(self.in_channels, self.vocab_size, bias=False)
         self.batch_norm = nn.BatchNorm1d(self.vocab_size)
         self.batch_norm.weight.requires_grad_(False)  # stays 1: the topics' scale lives in W alone
+        self.background_kind = background
+        self.bn_anneal_steps = int(bn_anneal_steps)
+        if background != "none" or self.bn_anneal_steps > 0:
+            # log word frequencies (set_background); "fixed": the BN shift stays 0 and this is the only per-word offset
+            self.register_buffer("background", torch.zeros(self.vocab_size))
+            self.register_buffer("anneal_step", torch.zeros((), dtype=torch.long))
+            if background == "fixed" or self.bn_anneal_steps > 0:
+                self.batch_norm.bias.requires_grad_(False)
+
+    def set_background(self, log_frequencies: Tensor) -> None:
+        """The corpus's log word frequencies ``[V]``: the fixed offset ("fixed", annealed) or the BN shift's start ("init")."""
+        values = torch.as_tensor(log_frequencies, dtype=torch.float32).reshape(self.vocab_size)
+        values = values - values.mean()
+        with torch.no_grad():
+            if self.background_kind == "init":
+                self.batch_norm.bias.copy_(values)
+            else:
+                self.background.copy_(values)
+
+    def bn_share(self) -> float:
+        """Weight of the batch-normed branch: 1 until annealing starts, then linearly down to 0 over ``bn_anneal_steps``."""
+        if self.bn_anneal_steps <= 0:
+            return 1.0
+        return max(0.0, 1.0 - float(self.anneal_step) / self.bn_anneal_steps)
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.batch_norm(self.topics(self.dropout(self.proportions(z))))
+        eta = self.topics(self.dropout(self.proportions(z)))
+        if not hasattr(self, "background"):
+            return self.batch_norm(eta)
+        if self.training and self.bn_anneal_steps > 0:
+            self.anneal_step += 1
+        share = self.bn_share()
+        raw = eta + self.background
+        if share <= 0.0:
+            if self.training:
+                self.batch_norm(eta)  # keeps its running statistics current for topic_word's earlier branch
+            return raw
+        normed = self.batch_norm(eta) + self.background
+        if share >= 1.0:
+            return normed
+        # SCHOLAR (Card et al. 2018): a mixture of the two decoders' word distributions, BN's share annealed to 0
+        return torch.logaddexp(math.log(share) + torch.log_softmax(normed, 1), math.log1p(-share) + torch.log_softmax(raw, 1))
 
     def topic_word(self) -> Tensor:
         """``[K, V]`` word logits of a document made wholly of topic k (the vertex e_k), as the trained decoder gives them.
@@ -142,6 +202,14 @@ class ProdLDADecoder(_TopicDecoder):
         """
         norm = self.batch_norm
         weights = self.topics.weight.detach().t().float()
+        if hasattr(self, "background"):
+            was = self.training
+            self.eval()
+            with torch.no_grad():
+                out = self.forward(torch.eye(self.in_channels, device=weights.device)) if not self.softmax_input else None
+            self.train(was)
+            if out is not None:
+                return out.float()
         if norm.running_mean is None or norm.running_var is None:
             return weights
         scale = torch.rsqrt(norm.running_var.detach().float() + norm.eps)
@@ -197,6 +265,8 @@ def topic_model(
     head_batch_norm: bool = True,
     softmax_input: bool = False,
     mixture_init_scale: float = 1.0,
+    background: str = "none",
+    bn_anneal_steps: int = 0,
 ) -> tuple[BagOfWordsEncoder, _TopicDecoder]:
     """The ``topic`` architecture: a bag-of-words encoder and a ``prodlda`` or ``mixture`` decoder.
 
@@ -218,7 +288,7 @@ def topic_model(
         raise ValueError(f"decoder must be 'prodlda' or 'mixture', got {decoder!r}")
     if decoder == "mixture":
         return encoder, MixtureDecoder(model_size, vocab_size, theta_dropout, softmax_input, mixture_init_scale)
-    return encoder, decoders[decoder](model_size, vocab_size, theta_dropout, softmax_input)
+    return encoder, ProdLDADecoder(model_size, vocab_size, theta_dropout, softmax_input, background, bn_anneal_steps)
 
 
 ARCHITECTURES.register("topic", topic_model)

@@ -126,7 +126,12 @@ class TrainConfig:
     latent: str = option("dirichlet", "dirichlet, or gaussian for a baseline", choices=("dirichlet", "gaussian"))
     architecture: str = option(AUTO, "network family (default by modality)", choices=lambda: (AUTO, *ARCHITECTURES.names()))
     reconstruction: str = option(AUTO, "decoder likelihood (default by modality)", choices=lambda: (AUTO, *LOSSES.names()))
-    prior_alpha: float = option(PRIOR_ALPHA, f"Dirichlet prior concentration (default {PRIOR_ALPHA:g})", low=0, low_open=True, rule="positive")
+    prior_alpha: float = option(
+        PRIOR_ALPHA, f"Dirichlet prior concentration (default {PRIOR_ALPHA:g}"
+        + "".join(f"; {MODALITIES[name].option_defaults['prior_alpha']:g} for {name}" for name in MODALITIES
+                  if "prior_alpha" in MODALITIES[name].option_defaults) + ")",
+        low=0, low_open=True, rule="positive",
+    )  # fmt: skip
     prior_burn_in: int | None = option(10_000, "steps before the prior is re-estimated by moments (default 10000)", low=0, rule="zero or more steps")
     kl_schedule: str = option("cyclical", "KL weight schedule: cyclical (default), linear warm-up, constant", choices=tuple(KL_SCHEDULES))
     kl_weight: float = option(1.0, "maximum KL weight (default 1)", **POSITIVE)
