@@ -117,7 +117,8 @@ class DirvaeDataModule(L.LightningDataModule):
         drop_last = self.drop_last and len(self.train) > self.batch_size
         if hasattr(self.train, "groups") and not self.mix_files:
             sampler = GroupedSampler(self.train.groups(), self.shuffle, self.shuffle_dir, self.seed)
-        elif hasattr(self.train, "groups") and _reads_runs(self.train):
+        elif hasattr(self.train, "groups") and _reads_runs(self.train) and self._world_size() == 1:
+            # (Under DDP Lightning re-wraps samplers for the ranks, which a batch sampler of runs does not survive: items are drawn one by one.)
             # Mixed files, read in runs of consecutive frames or windows: one seek per run, not per item.
             batches = RunBatchSampler(self.train.groups(), self.batch_size, streams=max(1, self.num_workers), drop_last=drop_last, seed=self.seed)
             _keep_open(self.train, batches.lanes)
@@ -126,6 +127,10 @@ class DirvaeDataModule(L.LightningDataModule):
             batch_sampler=batches, drop_last=drop_last,
             persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed, shuffle_buffer=self.shuffle_buffer,
         )  # fmt: skip
+
+    def _world_size(self) -> int:
+        trainer = getattr(self, "_trainer", None) or getattr(self, "trainer", None)
+        return int(getattr(trainer, "world_size", 1) or 1)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val is None:
