@@ -105,3 +105,17 @@ def test_photo_benchmark_evaluates_one_run_at_each_budget_with_its_ema_and_loss_
     assert all(len(row["sigma"]) == 3 and len(row["refit_sigma"]) == 3 for row in rows)
     assert set(last) == {"DirVAE", "DirVAE EMA 0.5", "DirVAE EMA 0.5/2"}
     assert photos.ema_spec("0.99/4") == (0.99, 4) and photos.ema_spec(0.99) == (0.99, 1)
+
+
+def test_shuffle_benchmark_gives_each_order_the_same_wall_clock_and_scores_video_frames(tmp_path):
+    """``--seconds``: every case stops after its budget; ``seek`` (the old per-frame default) beside ``mixed``; video adds val/psnr."""
+    results = tmp_path / "rows.jsonl"
+    done = run_benchmark(
+        "shuffle.py", "--smoke", "--seconds", "1", "--modalities", "video", "--orders", "mixed,seek", "--results", str(results)
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [row["order"] for row in rows] == ["mixed", "seek"]
+    for row in rows:
+        assert 1.0 <= row["train_seconds"] < 30 and row["steps"] > 0 and "val_psnr" in row and "load" in row
+    assert "| video | `seek` |" in done.stdout and "| `mixed` | 0 |" in done.stdout

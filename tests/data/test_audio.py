@@ -254,3 +254,48 @@ def test_a_float_wav_with_a_nan_sample_is_skipped_and_counted(tmp_path):
         items = [dataset[i] for i in range(len(dataset))]
     assert sum(item is None for item in items) == 4 and dataset.bad_files.names == ["nan.wav"]
     assert all(torch.isfinite(item[0]).all() for item in items if item is not None)
+
+
+def test_mixed_training_reads_windows_in_runs_keeping_each_runs_file_open(tmp_path, monkeypatch):
+    """The --shuffle-all default (issue 26): batches mix files, each file read forward in runs; a file is opened per run, not per window."""
+    import dirvae.data.audio as audio_module
+    from dirvae.data.samplers import RunBatchSampler
+    from dirvae.training.data_module import DirvaeDataModule
+
+    files, windows = 6, 40
+    for f in range(files):  # window w of file f holds the constant (100 f + w) / 1000
+        data = np.concatenate([np.full(32, (100 * f + w) / 1000) for w in range(windows)]).astype(np.float32)
+        write_audio(tmp_path / f"f{f}.wav", data[:, None], RATE, subtype="FLOAT")
+    opened = []
+    original = audio_module.open_audio
+    monkeypatch.setattr(audio_module, "open_audio", lambda path: opened.append(path) or original(path))
+    dataset = AudioFolder(tmp_path, sample_size=32, sample_rate=RATE)
+    loader = DirvaeDataModule(dataset, batch_size=16, mix_files=True, seed=0).train_dataloader()
+    assert isinstance(loader.batch_sampler, RunBatchSampler)
+    batches = [[round(float(window.mean()) * 1000) for window in batch.data] for batch in loader]
+    seen = [code for batch in batches for code in batch]
+    assert sorted(seen) == [100 * f + w for f in range(files) for w in range(windows)]  # every window once
+    assert sum(len({code // 100 for code in batch}) for batch in batches[:-1]) / (len(batches) - 1) >= 4  # batches mix files
+    runs = -(-windows // 32) * files + files  # at most two cuts a file per epoch, and a spare
+    assert len(opened) <= runs < len(seen) / 4  # a file opened per run, not per window
+
+
+def test_at_most_open_files_files_stay_open(tmp_path, monkeypatch):
+    import dirvae.data.audio as audio_module
+
+    for f in range(3):
+        write_audio(tmp_path / f"f{f}.wav", sine(RATE, RATE), RATE)
+    opened = []
+    original = audio_module.open_audio
+    monkeypatch.setattr(audio_module, "open_audio", lambda path: opened.append(path) or original(path))
+    dataset = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE)
+    per_file = len(dataset) // 3
+    order = [0, per_file, 2 * per_file, 1, per_file + 1, 2 * per_file + 1]  # files 0, 1, 2, 0, 1, 2
+    for index in order:
+        dataset[index]
+    assert len(opened) == 6  # one open file (the default): every change of file reopens
+    dataset, opened[:] = AudioFolder(tmp_path, sample_size=256, sample_rate=RATE), []
+    dataset.open_files = 3
+    for index in order:
+        dataset[index]
+    assert len(opened) == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -66,6 +67,8 @@ class AudioFolder(ItemsAcrossFiles, ListedFolder, Dataset):
     modality = "audio"
     extensions = AUDIO_EXTENSIONS
     item_name = "window"
+    open_files = 1
+    """Files kept open per process and thread; runs read side by side (RunBatchSampler) raise it."""
 
     def __init__(
         self,
@@ -156,33 +159,43 @@ class AudioFolder(ItemsAcrossFiles, ListedFolder, Dataset):
                 self.channels,
             )
         except Exception as error:  # one file's failure must not end the epoch
-            self._close()
+            self._close(file)
             self.bad_files.report(path_index, self.paths[path_index], error)
             return None
         return torch.from_numpy(block), self.listing.label(path_index)
+
+    def _handles(self) -> OrderedDict:
+        """This process's and thread's open files, least recently used first (a forked worker starts afresh:
+        it must not share the parent's file offsets)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.pid = os.getpid()
+            local.handles = OrderedDict()
+        return local.handles
 
     def _open(self, file: int) -> Sound:
         """The open file for this process and thread, reused across windows.
 
         Reopening costs little for WAV but seeking from scratch in Ogg does
-        not, and consecutive windows (the unshuffled order) just read on.  The
-        process id is checked because a forked worker must not share the
-        parent's file offset.
+        not, and consecutive windows (the unshuffled order, or a run of
+        :class:`~dirvae.data.samplers.RunBatchSampler`) just read on.  Up to
+        ``open_files`` files stay open, so runs read side by side each keep theirs.
         """
-        local = self._local
-        cached = getattr(local, "handle", None)
-        if cached is not None and cached[0] == os.getpid() and cached[1] == file:
-            return cached[2]
-        self._close()
+        handles = self._handles()
+        if file in handles:
+            handles.move_to_end(file)
+            return handles[file]
         sound = open_audio(self.listing.absolute(int(self.file_index[file])))
-        local.handle = (os.getpid(), file, sound)
+        handles[file] = sound
+        while len(handles) > max(1, int(self.open_files)):
+            handles.popitem(last=False)[1].close()
         return sound
 
-    def _close(self) -> None:
-        cached = getattr(self._local, "handle", None)
-        self._local.handle = None
-        if cached is not None and cached[0] == os.getpid():
-            cached[2].close()
+    def _close(self, file: int | None = None) -> None:
+        """Close ``file``'s handle (every handle with None)."""
+        handles = self._handles()
+        for key in [key for key in handles if file is None or key == file]:
+            handles.pop(key).close()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -96,7 +96,8 @@ class TrainConfig:
         False, "audio/video: read file by file, the files in a random order each epoch (with --shuffle, each file's items shuffled too)"
     )
     shuffle_all: bool | None = option(
-        None, "audio/video: every batch draws windows or frames at random from all files (the default unless --shuffle or --shuffle-dir is given)",
+        None, "audio/video: every batch mixes windows or frames of several files, each read in runs of 32 in a row "
+        "(the default unless --shuffle or --shuffle-dir is given)",
         negation=("--no-shuffle-all", "audio/video: read file by file, as the seed did (--shuffle and --shuffle-dir then apply)"),
     )  # fmt: skip
     pad_last: str = option(

@@ -35,7 +35,7 @@ def _reader_of(dataset: Any) -> Any:
 
 
 def _reads_runs(dataset: Any) -> bool:
-    """Readers that keep files open and decode forward (video) gain from runs; audio windows are read whole."""
+    """Readers that keep files open and read forward (video, audio) gain from runs: one seek (audio: one open) per run."""
     return hasattr(_reader_of(dataset), "open_files")
 
 
@@ -50,8 +50,8 @@ class DirvaeDataModule(L.LightningDataModule):
 
     Grouped datasets (audio, video) mix windows or frames of all files in
     every batch with ``mix_files`` (``dirvae train``'s default, measured to
-    learn better; video reads them in runs of consecutive frames through
-    :class:`~dirvae.data.samplers.RunBatchSampler`, several runs a batch), or read in the seed's order through
+    learn better), read in runs of consecutive frames or windows through
+    :class:`~dirvae.data.samplers.RunBatchSampler`, several runs a batch; or in the seed's order through
     :class:`~dirvae.data.GroupedSampler` (``shuffle`` within a file,
     ``shuffle_dir`` across files); others shuffle with ``shuffle``.  The
     validation loader keeps its order, so every pass sees the same batches.
@@ -117,8 +117,9 @@ class DirvaeDataModule(L.LightningDataModule):
         drop_last = self.drop_last and len(self.train) > self.batch_size
         if hasattr(self.train, "groups") and not self.mix_files:
             sampler = GroupedSampler(self.train.groups(), self.shuffle, self.shuffle_dir, self.seed)
-        elif hasattr(self.train, "groups") and _reads_runs(self.train):
-            # Mixed files, read in runs of consecutive frames: one seek per run, not per frame.
+        elif hasattr(self.train, "groups") and _reads_runs(self.train) and self._world_size() == 1:
+            # (Under DDP Lightning re-wraps samplers for the ranks, which a batch sampler of runs does not survive: items are drawn one by one.)
+            # Mixed files, read in runs of consecutive frames or windows: one seek per run, not per item.
             batches = RunBatchSampler(self.train.groups(), self.batch_size, streams=max(1, self.num_workers), drop_last=drop_last, seed=self.seed)
             _keep_open(self.train, batches.lanes)
         return make_loader(
@@ -126,6 +127,10 @@ class DirvaeDataModule(L.LightningDataModule):
             batch_sampler=batches, drop_last=drop_last,
             persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory, seed=self.seed, shuffle_buffer=self.shuffle_buffer,
         )  # fmt: skip
+
+    def _world_size(self) -> int:
+        trainer = getattr(self, "_trainer", None) or getattr(self, "trainer", None)
+        return int(getattr(trainer, "world_size", 1) or 1)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val is None:
