@@ -273,9 +273,11 @@ def test_a_run_whose_every_step_is_non_finite_fails_and_says_why(trained_run, wo
     run = _copy_run(trained_run, workdir)
     path = run / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(path, weights_only=True)
-    for value in checkpoint["state_dict"].values():
-        if value.is_floating_point():
-            value.fill_(float("nan"))
+    # The weights training resumes from: the raw ones beside an EMA's average (state_dict), else state_dict itself.
+    for weights in (checkpoint["state_dict"], checkpoint.get("current_model_state", {})):
+        for value in weights.values():
+            if value.is_floating_point():
+                value.fill_(float("nan"))
     torch.save(checkpoint, path)
     result = run_cli("train", "--load", "run", "--iterations", "1000", cwd=workdir)
     assert result.returncode == 1, result.stderr

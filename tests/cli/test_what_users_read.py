@@ -3,6 +3,7 @@
 import json
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from dirvae import DirichletVAE
@@ -139,5 +141,9 @@ def test_the_best_validation_is_kept_loadable_and_named_in_the_closing_line(tmp_
     monkeypatch.chdir(tmp_path)
     assert use_cli(capsys, "sample", "run", "--weights", "best", "--n", "2", "--out", "best.png").returncode == 0
     assert (tmp_path / "best.png").is_file()
-    resumed = run_cli("train", "--load", "run", "--iterations", "460", cwd=tmp_path, check=0)  # checkpoints/ is not empty
+    shutil.copytree(tmp_path / "run", tmp_path / "moved")  # a user moves the run folder, then resumes it
+    resumed = run_cli("train", "--load", "moved", "--iterations", "460", cwd=tmp_path, check=0)  # checkpoints/ is not empty
     assert "done: trained 10 steps" in resumed.stderr and not SOURCE_LINE.search(resumed.stderr), resumed.stderr
+    state = torch.load(tmp_path / "moved" / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]["BestCheckpoint"]
+    assert state["dirpath"] == str(tmp_path / "moved" / "checkpoints") and state["best_model_score"] is not None
+    assert state["best_model_score"] >= float(best.group(1)) - 0.01  # the moved run kept its best score

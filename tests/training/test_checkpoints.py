@@ -267,3 +267,15 @@ def test_timed_checkpoints_are_written_once_per_interval(tmp_path, tiny_lightnin
     # Saves are timed from Lightning's check, a little before this hook: allow that, but not a save every 30 ms step.
     assert all(later - earlier >= 0.1 for earlier, later in zip(saves.times, saves.times[1:]))
     assert read_progress(tmp_path / "checkpoints" / "last.ckpt")["global_step"] >= 5
+
+
+def test_a_moved_run_folder_keeps_its_checkpoint_record_and_a_run_in_place_is_unchanged(tmp_path):
+    from dirvae.training.checkpoints import moved_with_the_run
+
+    saved = {"dirpath": "/old/run/checkpoints", "best_model_path": "/old/run/checkpoints/best.ckpt", "best_model_score": 1.0,
+             "best_k_models": {"/old/run/checkpoints/best.ckpt": 1.0}, "kth_best_model_path": "", "last_model_path": ""}  # fmt: skip
+    moved = moved_with_the_run(saved, tmp_path / "checkpoints")
+    assert moved["dirpath"] == str(tmp_path / "checkpoints") and moved["best_model_score"] == 1.0
+    assert moved["best_model_path"] == str(tmp_path / "checkpoints" / "best.ckpt")
+    assert moved["best_k_models"] == {str(tmp_path / "checkpoints" / "best.ckpt"): 1.0} and moved["last_model_path"] == ""
+    assert moved_with_the_run(saved, "/old/run/checkpoints") is saved

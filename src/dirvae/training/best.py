@@ -20,6 +20,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from dirvae.runs.files import BEST_WEIGHTS_NAME
 from dirvae.training.averaging import exported_model
 from dirvae.training.background import BackgroundWriter
+from dirvae.training.checkpoints import moved_with_the_run
 
 MONITOR = "val/elbo"
 BEST_NAME = "best"
@@ -53,7 +54,7 @@ class BestCheckpoint(ModelCheckpoint):
         return {**super().state_dict(), "best_step": self.best_step}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict(state_dict)
+        super().load_state_dict(moved_with_the_run(state_dict, self.dirpath))
         self.best_step = state_dict.get("best_step")
 
     def summary(self) -> str | None:

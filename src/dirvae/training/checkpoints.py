@@ -110,6 +110,26 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self.flush()
 
 
+def moved_with_the_run(state_dict: dict[str, Any], dirpath: str | Path | None) -> dict[str, Any]:
+    """A ``ModelCheckpoint``'s saved state, its paths moved to ``dirpath``: a run folder moved or copied keeps its record.
+
+    Lightning compares the saved ``dirpath`` with today's and, when a user has
+    moved the run folder, forgets the best score (and warns with its source
+    path), so the next validation would replace ``best.ckpt`` even if worse.
+    The checkpoints live inside the run folder and moved with it.
+    """
+    saved = state_dict.get("dirpath")
+    if dirpath is None or saved is None or str(saved) == str(dirpath):
+        return state_dict
+    moved = dict(state_dict, dirpath=str(dirpath))
+    for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+        if moved.get(key):
+            moved[key] = str(Path(dirpath) / Path(moved[key]).name)
+    if isinstance(moved.get("best_k_models"), dict):
+        moved["best_k_models"] = {str(Path(dirpath) / Path(path).name): score for path, score in moved["best_k_models"].items()}
+    return moved
+
+
 class PeriodicCheckpoint(ModelCheckpoint):
     """Lightning's ``ModelCheckpoint`` with its ``state_key`` computed once.
 
@@ -126,6 +146,9 @@ class PeriodicCheckpoint(ModelCheckpoint):
         if key is None:
             key = self.__dict__["_cached_state_key"] = super().state_key
         return key
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(moved_with_the_run(state_dict, self.dirpath))
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
         """Return at once between timed saves, as Lightning would after its per-step checks (~40 µs).
