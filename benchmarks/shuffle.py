@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a few steps on a tiny corpus, to see it runs")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one (default 0)")
     parser.add_argument("--modalities", default="audio,video")
     parser.add_argument("--orders", help=f"comma-separated, of {', '.join(ORDERS)} (default files,grouped,mixed)")
     parser.add_argument("--seconds", type=float, help="train every case for this many wall-clock seconds instead of one epoch")
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             steps = 3 if args.smoke else (items or 0) // args.batch  # one epoch
             if args.seconds is None and items is None:
                 parser.error("--train-data needs --seconds")
-            for seed in range(1 if args.smoke else args.seeds):
+            for seed in range(args.first_seed, args.first_seed + (1 if args.smoke else args.seeds)):
                 for order in chosen[modality]:
                     row = run_case(
                         modality, order, train_dir, test_dir, root / f"{modality}-{order}-{seed}", steps, seed,

@@ -42,6 +42,15 @@ def make_clips(folder: Path, clips: int, frames: int, size: int = 64) -> Path:
     return folder
 
 
+CASES = {
+    "video": {},  # the defaults: runs, auto workers and threads
+    "before": {"num_workers": 0},  # one seek a frame (runs turned off below), no workers
+    "memory": {"num_workers": 0},
+    "runs-0w": {"num_workers": 0},  # runs decoded in the training process, its threads on every core
+    "runs-1w-2t": {"num_workers": 1, "threads": 2},  # a decoding worker beside two torch threads
+}
+
+
 class InMemory:
     """A reader's items decoded once and held: what "the same nets on images in memory" reads."""
 
@@ -68,6 +77,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=15)
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--cases", default="video,before,memory", help=f"comma-separated, of {', '.join(CASES)} (default video,before,memory)")
     args = parser.parse_args()
     print(machine())
     opened = run_module.open_dataset
@@ -76,17 +86,17 @@ def main() -> None:
         work = Path(work)
         clips = make_clips(work / "clips", args.clips, args.frames)
         base = {"type": "video", "data": str(clips), "image_size": 64}
-        rates: dict[str, list[float]] = {"video": [], "before": [], "memory": []}
+        rates: dict[str, list[float]] = {case: [] for case in args.cases.split(",")}
         for round_ in range(args.rounds):
             for case in rates:
                 run_module.open_dataset = (lambda *a, **k: InMemory(opened(*a, **k))) if case == "memory" else opened
                 data_module._reads_runs = (lambda dataset: False) if case == "before" else reads_runs
-                options = dict(base, num_workers=0) if case != "video" else base
+                options = dict(base, **CASES[case])
                 result = measure(options, args.steps, args.warmup, work, f"{case}{round_}")
                 rates[case].append(result["samples_per_s"] / 32)
                 print(f"round {round_} {case}: {rates[case][-1]:.2f} steps/s", flush=True)
         run_module.open_dataset, data_module._reads_runs = opened, reads_runs
-    for case in ("video", "before"):
+    for case in [c for c in rates if c != "memory"]:
         ratios = [a / b for a, b in zip(rates[case], rates["memory"])]
         print(f"{case} / memory: median {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
 

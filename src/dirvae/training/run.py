@@ -38,7 +38,8 @@ from dirvae.training.plan import data_source, plan_run, validation_data
 from dirvae.training.resume import saved_run
 from dirvae.training.schedules import make_kl_schedule
 from dirvae.training.signals import Terminated, sigterm_saves
-from dirvae.training.threads import busy_cores_now, cpu_threads, data_workers, decodes_items
+from dirvae.training.thread_trial import ThreadTrial
+from dirvae.training.threads import busy_cores_now, cpu_threads, data_workers, decodes_items, thread_counts_to_try
 from dirvae.training import trainer as trainers
 
 
@@ -139,9 +140,14 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     load = busy_cores_now() if options.threads is None or options.num_workers is None else 0.0
     workers, why_workers = data_workers(options.num_workers, decodes_items(train_set), gpu=accelerator == "gpu", busy=lambda: load)
     data.num_workers = workers
+    trials: list[L.Callback] = []
     if accelerator == "cpu":
         threads, why = cpu_threads(options.threads, model, run.data.item_shape, busy=lambda: load, workers=workers)
         torch.set_num_threads(threads)
+        counts = thread_counts_to_try(options.threads, threads, model, run.data.item_shape, load=load, workers=workers)
+        if len(counts) > 1:
+            trials.append(ThreadTrial(counts))
+            why = trials[0].describe(load)
         printer.note(f"{why}; {why_workers}")
     elif workers:
         printer.note(why_workers)
@@ -186,7 +192,7 @@ def train(options: TrainConfig, run_dir: Path, *, resume_from: Path | None = Non
     )  # fmt: skip
     trainer = trainers.make_trainer(
         options, run_dir, chosen_accelerator=accelerator, epochs=epochs, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-        val_batches=batch_count(data.val_dataloader()), callbacks=[*ema_callbacks(options.ema_decay), export, best, view], extra=callbacks, writer=writer,
+        val_batches=batch_count(data.val_dataloader()), callbacks=[*ema_callbacks(options.ema_decay), export, best, view, *trials], extra=callbacks, writer=writer,
     )  # fmt: skip
 
     # Fit.  Ctrl-C and SIGTERM save on the way out (RunExport) and end here as KeyboardInterrupt.

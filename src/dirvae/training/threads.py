@@ -58,6 +58,35 @@ def decodes_items(dataset: object) -> bool:
 MAX_AUTO_WORKERS = 8
 
 
+def small_model(model: torch.nn.Module, item_shape: tuple[int, ...]) -> bool:
+    """Below both limits a CPU step is dispatch-bound and a second torch thread only waits."""
+    return sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS and math.prod(item_shape) <= SMALL_ITEM_VALUES
+
+
+def idle_cores(load: float) -> int:
+    """Cores free of other work, given ``load`` busy ones (at least one)."""
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def thread_counts_to_try(
+    requested: int | None, chosen: int, model: torch.nn.Module, item_shape: tuple[int, ...], *, load: float, workers: int
+) -> list[int]:
+    """Torch thread counts a CPU run times before keeping one (:class:`~dirvae.training.thread_trial.ThreadTrial`).
+
+    ``chosen`` (:func:`cpu_threads`) leaves the workers' cores to them; when
+    decoding turns out cheap, those cores are better spent on torch's threads
+    (1.5× the steps on 64×64 JPEGs on 2 idle cores), when it is dear they are
+    not (0.8× on 2,000×1,500 JPEGs).  So unless ``--threads`` was given, the
+    model is small, or no worker decodes: every idle core first, ``chosen``
+    second.  One count means no trial.
+    """
+    every = idle_cores(load)
+    if requested or workers == 0 or small_model(model, item_shape) or every <= chosen:
+        return [chosen]
+    return [every, chosen]
+
+
 def data_workers(
     requested: int | None, decodes: bool, *, gpu: bool = False, busy: Callable[[], float] = busy_cores_now
 ) -> tuple[int, str]:
@@ -66,7 +95,9 @@ def data_workers(
     Data held in memory gets none (a worker only adds start-up and a copy per
     batch).  Decoded items on a CPU run share the idle cores (at least two)
     half and half with torch's threads (:func:`cpu_threads` takes the rest):
-    on 2 cores one worker decodes while one thread trains.  A GPU run gives
+    on 2 cores one worker decodes while one thread trains, and the run then
+    times whether a second thread on the worker's core trains faster
+    (:func:`thread_counts_to_try`).  A GPU run gives
     decoding all cores but one, up to ``MAX_AUTO_WORKERS``.
     """
     cores = os.cpu_count() or 1
@@ -100,9 +131,8 @@ def cpu_threads(
     plural = "s" if cores != 1 else ""
     if requested:
         return requested, f"{requested} CPU thread{'s' if requested != 1 else ''} (--threads; {cores} core{plural})"
-    small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS and math.prod(item_shape) <= SMALL_ITEM_VALUES
-    if small:
+    if small_model(model, item_shape):
         return 1, f"1 CPU thread (a small model: a second thread only waits; {cores} core{plural}); --threads N to choose"
     load = busy()
-    threads = max(1, min(cores - workers, int(cores - load + 0.5)))
+    threads = max(1, min(cores - workers, idle_cores(load)))
     return threads, f"{threads} CPU thread{'s' if threads != 1 else ''} ({cores} core{plural}, {load:.1f} busy); --threads N to choose"
