@@ -173,7 +173,7 @@ def held_out_validation(run_dir: Path, data: Path) -> dict:
 
 def run_case(
     modality: str, order: str, train_dir: Path, test_dir: Path, out: Path, steps: int, seed: int, *,
-    seconds: float | None = None, batch: int = 8, image_size: int = 16,
+    seconds: float | None = None, batch: int = 8, image_size: int = 16, threads: int | None = 1,
 ) -> dict:  # fmt: skip
     options = {
         "type": modality,
@@ -186,7 +186,7 @@ def run_case(
         "save_freq": 1e9,
         "log_every": 10**6,
         "no_gpu": True,
-        "threads": 1,
+        "threads": threads,
         "model_size": 16,
         **ORDERS[order],
     }
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a few steps on a tiny corpus, to see it runs")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--threads", default="1", help="torch threads per case, or auto for the library's choice (default 1)")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one (default 0)")
     parser.add_argument("--modalities", default="audio,video")
     parser.add_argument("--orders", help=f"comma-separated, of {', '.join(ORDERS)} (default files,grouped,mixed)")
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                 for order in chosen[modality]:
                     row = run_case(
                         modality, order, train_dir, test_dir, root / f"{modality}-{order}-{seed}", steps, seed,
-                        seconds=args.seconds, batch=args.batch, image_size=args.image_size,
+                        seconds=args.seconds, batch=args.batch, image_size=args.image_size, threads=None if args.threads == "auto" else int(args.threads),
                     )  # fmt: skip
                     rows.append(row)
                     print(json.dumps(row), flush=True)

@@ -138,6 +138,20 @@ def test_a_pillow_image_under_a_wrong_extension_still_reads(tmp_path):
     assert tensor[1].mean() == pytest.approx(1.0)
 
 
+def test_a_file_is_opened_with_its_extension_format_first(tmp_path, monkeypatch):
+    """Pillow tries its plugins in turn otherwise: a tenth of a 64×64 JPEG's read time (BENCHMARKS.md, issue 26)."""
+    from dirvae.data import pixels
+
+    Image.new("RGB", (8, 8), (0, 255, 0)).save(tmp_path / "a.jpg")
+    Image.new("RGB", (8, 8), (0, 255, 0)).save(tmp_path / "b.PNG")
+    opened, real_open = [], pixels.Image.open
+    monkeypatch.setattr(pixels.Image, "open", lambda path, *args, **kwargs: opened.append(kwargs.get("formats")) or real_open(path, *args, **kwargs))
+    folder = ImageFolder(tmp_path, image_size=4)
+    opened.clear()
+    assert folder[0] is not None and folder[1] is not None
+    assert opened == [["JPEG"], ["PNG"]]
+
+
 def test_folder_errors_name_the_path_and_formats(tmp_path):
     with pytest.raises(DataError, match=r"missing.*no such directory.*jpg"):
         ImageFolder(tmp_path / "missing")

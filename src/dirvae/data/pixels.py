@@ -130,10 +130,13 @@ def load_image(
     Pillow's decompression-bomb warning is raised as an error here, so a file
     claiming more than ``Image.MAX_IMAGE_PIXELS`` pixels is refused before a
     single row is decoded, instead of eating all memory in a worker.
-    ``formats`` (Pillow format names) are tried first, then every other:
-    Pillow otherwise tries its plugins in turn, and for a 64×64 JPEG the
-    failed attempts cost a fifth of the decode.
+    ``formats`` (Pillow format names; for a path, by default the one its
+    extension names) are tried first, then every other: Pillow otherwise
+    tries its plugins in turn: for 64×64 JPEGs read from a folder, the
+    failed attempts cost a tenth of the time (220 against 202 µs an item).
     """
+    if formats is None and isinstance(path, (str, os.PathLike)):
+        formats = picture_format(os.path.splitext(path)[1])
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with _open(path, formats) as image:
