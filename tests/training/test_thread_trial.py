@@ -76,3 +76,37 @@ def test_counts_are_tried_only_where_there_is_a_choice(monkeypatch):
     assert threads.thread_counts_to_try(None, 1, small, (1, 28, 28), load=0.0, workers=1) == [1]  # dispatch-bound
     monkeypatch.setattr(threads.os, "cpu_count", lambda: 16)
     assert threads.thread_counts_to_try(None, 8, big, shape, load=0.0, workers=8) == [16, 8]
+
+
+def test_a_cpu_run_with_a_decoding_worker_and_an_idle_core_times_both_counts_and_keeps_one(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from dirvae.training import run as run_module
+    from dirvae.training.config import resolve
+    from tests.cli.helpers import write_images
+
+    made: list[ThreadTrial] = []
+
+    def short_trial(counts):
+        made.append(ThreadTrial(counts, warmup=1, settle=0, timed=2))
+        return made[-1]
+
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(run_module, "busy_cores_now", lambda: 0.0)  # an idle machine
+    monkeypatch.setattr(threads, "small_model", lambda model, shape: False)  # as a 64×64 image model is
+    monkeypatch.setattr(run_module, "ThreadTrial", short_trial)
+    data = write_images(tmp_path / "images", n=16, size=8)
+    options = resolve({"data": str(data), "image_size": 8, "architecture": "resnet", "model_size": 4, "batches": 4, "iterations": 8,
+                       "val_fraction": 0, "no_gpu": True})  # fmt: skip
+    before = torch.get_num_threads()
+    try:
+        run_module.train(options, tmp_path / "run")
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    err = capsys.readouterr().err
+    assert "2 then 1 CPU threads timed over the first" in err and "1 data worker decoding" in err
+    (trial,) = made
+    assert trial.counts == [2, 1] and trial.chosen in (1, 2) and after == trial.chosen
+    assert [len(seconds) for seconds in trial.step_seconds.values()] == [2, 2]
+    assert f"kept {trial.chosen} CPU thread" in err
