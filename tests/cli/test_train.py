@@ -134,14 +134,20 @@ def test_sigkill_then_resume_continues_the_step_count(workdir):
 @pytest.mark.parametrize("sent, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_and_sigterm_save_before_exiting(workdir, sent, code):
     command = [sys.executable, "-m", "dirvae", "train", "--iterations", "100000", "--run-dir", "run", "--save-freq", "3600", "--model-size", "4"]
-    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # SIGABRT below prints every thread's stack
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     log = workdir / "run"
     deadline = time.time() + 120
     while time.time() < deadline and not list(log.glob("events.*")):
         time.sleep(0.2)
     time.sleep(3)
     process.send_signal(sent)
-    _, stderr = process.communicate(timeout=120)
+    try:
+        _, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)  # a hang after the signal: fail with where each thread waits
+        _, stderr = process.communicate(timeout=30)
+        pytest.fail(f"no exit 120 s after signal {sent}; stacks:\n{stderr[-6000:]}")
     assert process.returncode == code, stderr
     assert "resume with" in stderr
     assert (workdir / "run" / "checkpoints" / "last.ckpt").is_file()
